@@ -1,0 +1,189 @@
+/*
+ * The CPUID a PV guest sees: the host's KVM-supported leaves with the
+ * features Xen hides from 64-bit PV guests removed, and Xen's hypervisor
+ * leaves at 0x40000000 instead of KVM's.  Plain `cpuid` is answered by KVM
+ * from this table and the PV forced-emulation prefix by cpuid_policy(), so
+ * both always agree.
+ */
+#include "arch/x86/x86.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "common/common.h"
+
+#define MAX_ENTRIES 256
+
+static struct {
+	pthread_once_t once;
+	int nent;
+	struct kvm_cpuid_entry2 e[MAX_ENTRIES];
+} host = { .once = PTHREAD_ONCE_INIT };
+
+#define BIT(n) (1u << (n))
+
+/* leaf 1 */
+#define EDX_HIDE_1 (BIT(1) /*VME*/ | BIT(3) /*PSE*/ | BIT(12) /*MTRR*/ | BIT(13) /*PGE*/ | \
+		    BIT(17) /*PSE36*/ | BIT(21) /*DS*/ | BIT(22) /*ACPI*/ | BIT(29) /*TM*/)
+#define ECX_HIDE_1 (BIT(2) /*DTES64*/ | BIT(3) /*MONITOR*/ | BIT(4) /*DSCPL*/ | BIT(5) /*VMX*/ | \
+		    BIT(6) /*SMX*/ | BIT(7) /*EST*/ | BIT(8) /*TM2*/ | BIT(12) /*FMA*/ | \
+		    BIT(15) /*PDCM*/ | BIT(17) /*PCID*/ | BIT(18) /*DCA*/ | BIT(21) /*X2APIC*/ | \
+		    BIT(24) /*TSC_DEADLINE*/ | BIT(26) /*XSAVE*/ | BIT(27) /*OSXSAVE*/ | \
+		    BIT(28) /*AVX*/ | BIT(29) /*F16C*/)
+/* leaf 7.0: only plain integer extensions stay visible */
+#define EBX_KEEP_7 (BIT(3) /*BMI1*/ | BIT(8) /*BMI2*/ | BIT(9) /*ERMS*/ | BIT(18) /*RDSEED*/ | \
+		    BIT(19) /*ADX*/ | BIT(23) /*CLFLUSHOPT*/ | BIT(24) /*CLWB*/ | BIT(29) /*SHA*/)
+/* 0x80000001 */
+#define EDX_HIDE_X1 (BIT(26) /*PDPE1GB*/)
+#define ECX_HIDE_X1 (BIT(2) /*SVM*/ | BIT(3) /*EXTAPIC*/ | BIT(10) /*IBS*/ | BIT(13) /*WDT*/ | \
+		     BIT(16) /*FMA4*/ | BIT(11) /*XOP*/ | BIT(22) /*TOPOEXT*/ | BIT(23) /*PERFCTR*/)
+
+static void load_host(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	struct {
+		struct kvm_cpuid2 h;
+		struct kvm_cpuid_entry2 e[MAX_ENTRIES];
+	} c;
+	if (fd < 0)
+		return;
+	memset(&c, 0, sizeof c);
+	c.h.nent = MAX_ENTRIES;
+	if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, &c) == 0) {
+		host.nent = (int)c.h.nent;
+		memcpy(host.e, c.e, sizeof(c.e[0]) * c.h.nent);
+	}
+	close(fd);
+}
+
+static const struct kvm_cpuid_entry2 *host_leaf(uint32_t leaf, uint32_t sub)
+{
+	pthread_once(&host.once, load_host);
+	for (int i = 0; i < host.nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &host.e[i];
+		if (e->function != leaf)
+			continue;
+		if ((e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) && e->index != sub)
+			continue;
+		return e;
+	}
+	return NULL;
+}
+
+static void xen_leaf(uint32_t leaf, uint32_t out[4])
+{
+	memset(out, 0, 16);
+	switch (leaf - 0x40000000u) {
+	case 0:
+		out[0] = 0x40000005;
+		memcpy(&out[1], "XenV", 4);
+		memcpy(&out[2], "MMXe", 4);
+		memcpy(&out[3], "nVMM", 4);
+		break;
+	case 1:
+		out[0] = (4u << 16) | 19;  /* Xen 4.19 */
+		break;
+	case 2:
+		out[0] = 1;                /* one hypercall page */
+		out[1] = 0x40000000;       /* hypercall-page MSR (HVM only) */
+		out[2] = 1;                /* MMU_PT_UPDATE_PRESERVE_AD */
+		break;
+	case 5:
+		out[1] = 37;               /* machine address width */
+		break;
+	default:
+		break;
+	}
+}
+
+void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+	if (leaf >= 0x40000000 && leaf < 0x40010000) {
+		if (leaf <= 0x40000005)
+			xen_leaf(leaf, out);
+		else
+			memset(out, 0, 16);
+		return;
+	}
+	const struct kvm_cpuid_entry2 *e = host_leaf(leaf, subleaf);
+	if (!e) {
+		memset(out, 0, 16);
+		return;
+	}
+	out[0] = e->eax;
+	out[1] = e->ebx;
+	out[2] = e->ecx;
+	out[3] = e->edx;
+	switch (leaf) {
+	case 1:
+		out[2] &= ~ECX_HIDE_1;
+		out[2] |= BIT(31);          /* running on a hypervisor */
+		out[3] &= ~EDX_HIDE_1;
+		break;
+	case 7:
+		if (subleaf == 0) {
+			out[1] &= EBX_KEEP_7;
+			out[2] = 0;
+			out[3] &= BIT(10) /*MD_CLEAR*/ | BIT(26) /*IBRS*/ | BIT(27) /*STIBP*/ |
+				  BIT(29) /*ARCH_CAP*/ | BIT(31) /*SSBD*/;
+		} else {
+			memset(out, 0, 16);
+		}
+		break;
+	case 0xd:                           /* no XSAVE for PV guests (yet) */
+		memset(out, 0, 16);
+		break;
+	case 0x80000001:
+		out[2] &= ~ECX_HIDE_X1;
+		out[3] &= ~EDX_HIDE_X1;
+		break;
+	default:
+		break;
+	}
+}
+
+int kvm_vcpu_set_cpuid(struct kvm_vm *vm, struct kvm_vcpu *vc)
+{
+	struct {
+		struct kvm_cpuid2 h;
+		struct kvm_cpuid_entry2 e[MAX_ENTRIES];
+	} *c = calloc(1, sizeof *c);
+	int n = 0, rc = 0;
+	(void)vm;
+	if (!c)
+		return -ENOMEM;
+	pthread_once(&host.once, load_host);
+	if (host.nent == 0) {
+		free(c);
+		return -ENODEV;
+	}
+	for (int i = 0; i < host.nent && n < MAX_ENTRIES - 8; i++) {
+		const struct kvm_cpuid_entry2 *e = &host.e[i];
+		if (e->function >= 0x40000000 && e->function < 0x40010000)
+			continue;           /* KVM's own leaves stay hidden */
+		uint32_t r[4];
+		cpuid_policy(e->function, e->index, r);
+		c->e[n] = *e;
+		c->e[n].eax = r[0];
+		c->e[n].ebx = r[1];
+		c->e[n].ecx = r[2];
+		c->e[n].edx = r[3];
+		n++;
+	}
+	for (uint32_t leaf = 0x40000000; leaf <= 0x40000005; leaf++) {
+		uint32_t r[4];
+		xen_leaf(leaf, r);
+		c->e[n++] = (struct kvm_cpuid_entry2){ .function = leaf, .eax = r[0], .ebx = r[1],
+							.ecx = r[2], .edx = r[3] };
+	}
+	c->h.nent = (uint32_t)n;
+	if (ioctl(vc->fd, KVM_SET_CPUID2, c) < 0)
+		rc = -errno;
+	free(c);
+	return rc;
+}

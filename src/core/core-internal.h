@@ -1,0 +1,227 @@
+/*
+ * Structures shared by the core's files.
+ *
+ * Locking: d->lock (a mutex) serialises everything that changes domain-wide
+ * state: page types, event channels, grant table, vCPU bring-up.  A vCPU's
+ * own fields are touched only by its thread, except the kick/wake fields
+ * (v->wake_lock).  Bits the guest shares with us (shared_info, vcpu_info)
+ * are updated with atomic operations because the guest races with us.
+ * Order: d->lock before v->wake_lock.
+ */
+#ifndef KXEN_CORE_INTERNAL_H
+#define KXEN_CORE_INTERNAL_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "arch/x86/x86.h"
+#include "core/core.h"
+#include "xen/xen.h"
+
+#define PAGE_SIZE 4096ull
+#define MAX_VCPUS 64
+#define NR_EVTCHN EVTCHN_2L_NR_CHANNELS
+
+/* ---- page frames --------------------------------------------------------- */
+enum frame_type { FT_NONE, FT_L1, FT_L2, FT_L3, FT_L4, FT_SEG };
+
+struct frame {
+	uint8_t type;        /* enum frame_type while type_count > 0 */
+	uint8_t pinned;
+	uint32_t type_count; /* validated uses: parent entries, pins, CR3 loads */
+	uint32_t wr_count;   /* writable mappings from validated L1 tables */
+};
+
+/* ---- event channels ------------------------------------------------------ */
+enum evtchn_state { ECS_FREE, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_VIRQ, ECS_IPI, ECS_RESERVED };
+
+struct evtchn {
+	uint8_t state;
+	uint8_t _pad;
+	uint16_t remote_dom;  /* UNBOUND/INTERDOMAIN: the peer (0 = toolstack) */
+	uint32_t vcpu;        /* notify this vCPU */
+	uint32_t virq;
+	uint32_t remote_port;
+};
+
+/* ---- vCPU ---------------------------------------------------------------- */
+struct ptw_entry {
+	uint64_t va, val;
+};
+
+struct vcpu {
+	struct domain *d;
+	unsigned id;
+	struct kvm_vcpu kvm;
+	pthread_t thread;
+	bool thread_started;
+	struct hv_vcpu_layout hvl;
+
+	/* Guest-visible PV state. */
+	bool initialised, online;
+	bool in_kernel;
+	uint64_t kernel_root, user_root;   /* MFNs of the L4s (0 = none) */
+	uint64_t gs_base_kernel, gs_base_user;
+	uint64_t kernel_ss, kernel_sp;
+	struct trap_info traps[256];
+	uint64_t event_cb, failsafe_cb, syscall_cb;
+	bool event_cb_mask, failsafe_cb_mask, syscall_cb_mask;
+	uint64_t gdt_frames[16];
+	unsigned gdt_ents;
+	uint64_t ldt_base;
+	unsigned ldt_ents;
+	uint64_t debugreg[8];
+	uint64_t vm_cr0_ts;
+	unsigned iopl;
+	struct vcpu_info *vinfo;           /* legacy slot or registered area */
+	bool vinfo_registered;
+	uint64_t runstate_va;              /* guest VA, 0 = none */
+	struct vcpu_runstate_info runstate;
+
+	/* Time. */
+	int64_t tsc_offset;                /* guest TSC - host TSC */
+	int64_t singleshot_ns;             /* absolute system time, 0 = off */
+	int64_t periodic_ns, periodic_next;
+	int64_t time_updated_ns;
+	timer_t host_timer;
+	bool host_timer_ok;
+
+	/* Run state. */
+	struct kvm_regs *regs;             /* sync-regs views in kvm.run */
+	struct kvm_sregs *sregs;
+	struct x86_trap_frame *frame;      /* host pointer into the IST stack */
+	struct ptw_entry *ptw;             /* scratch page: pending PT stores */
+	unsigned ptw_count;
+	uint64_t ptw_flush;                /* 0 none, 1 full, else VA */
+	atomic_bool flush_pending;         /* a remote TLB flush was requested */
+	atomic_bool running;               /* inside KVM_RUN */
+	bool blocked;
+	const uint32_t *poll_ports;        /* SCHEDOP_poll set (NULL = none) */
+	unsigned poll_nr;
+	uint32_t poll_buf[128];
+	pthread_mutex_t wake_lock;
+	pthread_cond_t wake_cond;
+	atomic_bool kicked;
+	uint64_t cpu_time_ns;
+	int64_t run_started_ns;
+};
+
+/* ---- domain -------------------------------------------------------------- */
+struct domain {
+	uint16_t domid;
+	char name[64];
+	const struct domain_hooks *hooks;
+	void *opaque;
+	pthread_mutex_t lock;
+
+	struct kvm_vm kvm;
+	uint8_t *ram;
+	uint64_t nr_pages;
+	uint8_t *hv;
+	struct hv_layout hvl;
+	struct frame *frames;
+	struct shared_info *shinfo;
+	uint64_t shinfo_mfn;
+
+	struct vcpu *vcpus[MAX_VCPUS];
+	unsigned max_vcpus;
+	unsigned long vm_assist;
+
+	struct evtchn evtchn[NR_EVTCHN];
+	uint32_t virq_port[MAX_VCPUS][NR_VIRQS];
+	uint32_t store_port, console_port;
+	uint64_t store_mfn, console_mfn;
+
+	unsigned grant_frames;             /* frames set up by the guest */
+	atomic_bool dying;
+	atomic_bool paused;
+	bool shut_down;
+	unsigned shutdown_reason;
+	pthread_cond_t state_cond;         /* with d->lock: shutdown/pause */
+	unsigned paused_vcpus;
+};
+
+/* ---- cross-file functions ------------------------------------------------ */
+
+/* guestmem.c: guest virtual memory through the vCPU's current tables. */
+int guest_copy_from(struct vcpu *v, void *dst, uint64_t va, size_t len);
+int guest_copy_to(struct vcpu *v, uint64_t va, const void *src, size_t len);
+/* Walk the vCPU's kernel tables; returns the maddr of the L1 entry for va. */
+int guest_l1e_maddr(struct vcpu *v, uint64_t root_mfn, uint64_t va, uint64_t *maddr);
+/* Host pointer to one guest frame (RAM or a guest-mappable hv frame). */
+void *domain_frame_ptr(struct domain *d, uint64_t mfn);
+bool mfn_is_ram(const struct domain *d, uint64_t mfn);
+bool mfn_is_hv_mappable(const struct domain *d, uint64_t mfn);
+
+/* mm.c: PV MMU. */
+long do_mmu_update(struct vcpu *v, uint64_t reqs, uint64_t count, uint64_t done_va,
+		   uint64_t foreigndom);
+long do_mmuext_op(struct vcpu *v, uint64_t ops, uint64_t count, uint64_t done_va,
+		  uint64_t foreigndom);
+long do_update_va_mapping(struct vcpu *v, uint64_t va, uint64_t val, uint64_t flags);
+int mm_pin_initial(struct domain *d, uint64_t l4_mfn);
+int mm_get_root(struct domain *d, uint64_t mfn);
+void mm_put_root(struct domain *d, uint64_t mfn);
+/* Emulate a kernel write to a read-only page-table page; 1 = handled. */
+int mm_ptwr_fault(struct vcpu *v, uint64_t va, uint64_t err);
+/* Queue a store for the vCPU to execute at CPL0 (after a host write). */
+int ptw_queue(struct vcpu *v, uint64_t maddr, uint64_t val);
+/* Execute the pending queue now (costs a VM entry). */
+int ptw_flush_now(struct vcpu *v);
+void tlb_flush_request(struct vcpu *v, bool full, uint64_t va, bool all_vcpus, const uint8_t *mask,
+		       unsigned mask_bits);
+
+/* vcpu.c: the run loop and guest-visible CPU state. */
+int vcpu_create(struct domain *d, unsigned id);
+void vcpu_destroy(struct vcpu *v);
+int vcpu_start_thread(struct vcpu *v);
+void vcpu_kick(struct vcpu *v);
+void vcpu_wake(struct vcpu *v);
+void vcpu_set_kernel_gs(struct vcpu *v, uint64_t base);
+void vcpu_set_user_gs(struct vcpu *v, uint64_t base);
+void vcpu_set_fs(struct vcpu *v, uint64_t base);
+int vcpu_set_cr3(struct vcpu *v, uint64_t mfn);
+void domain_crash(struct domain *d, const char *why, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Load a vcpu_guest_context (VCPUOP_initialise, or the boot vCPU). */
+int vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c);
+long do_iret(struct vcpu *v);
+int vcpu_bounce(struct vcpu *v, unsigned vector, bool has_err, uint64_t err);
+
+/* hypercall.c */
+long hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t a[6], bool in_multicall);
+/* Whether the last hypercall asked to skip the normal return path. */
+#define HC_NORETURN (-0x7fffffffL)   /* iret etc.: registers already set */
+
+/* evtchn.c */
+long do_event_channel_op(struct vcpu *v, uint64_t cmd, uint64_t arg);
+int evtchn_alloc_port(struct domain *d, uint8_t state, uint32_t vcpu, uint16_t remote);
+int evtchn_send_virq(struct domain *d, unsigned vcpu, unsigned virq);
+void evtchn_set_pending(struct domain *d, uint32_t port);
+bool vcpu_event_pending(struct vcpu *v);
+bool evtchn_port_pending(struct domain *d, uint32_t port);
+
+/* time.c */
+void time_init_vcpu(struct vcpu *v);
+void time_update_vcpu(struct vcpu *v);
+int64_t time_system_ns(void);
+void time_check_timers(struct vcpu *v);
+int64_t time_next_deadline(struct vcpu *v);
+void time_set_wallclock(struct domain *d);
+
+/* vcpuop.c */
+long do_vcpu_op(struct vcpu *v, uint64_t cmd, uint64_t id, uint64_t arg);
+long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg);
+long do_set_timer_op(struct vcpu *v, uint64_t timeout);
+
+/* gnttab.c */
+long do_grant_table_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t count);
+
+/* emulate.c */
+int emulate_priv_op(struct vcpu *v, unsigned vector);
+
+#endif

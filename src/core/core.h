@@ -1,0 +1,81 @@
+/*
+ * The hypervisor core: domains, vCPUs, hypercalls, event channels, the PV
+ * MMU, time and timers.  This header is the interface the daemon and the
+ * one-shot runner use; core-internal.h holds the structures.
+ */
+#ifndef KXEN_CORE_H
+#define KXEN_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct domain;
+
+/* What the core tells its owner; every hook is optional.  Hooks run on vCPU
+ * threads and must not block for long. */
+struct domain_hooks {
+	/* Text the guest wrote with HYPERVISOR_console_io. */
+	void (*console_io)(void *opaque, struct domain *d, const char *buf, size_t len);
+	/* The guest sent an event on a port bound to the toolstack domain
+	 * (xenstore ring, console ring, device backends). */
+	void (*backend_event)(void *opaque, struct domain *d, uint32_t port);
+	/* The domain stopped: SHUTDOWN_* reason, or SHUTDOWN_crash when the
+	 * hypervisor killed it for misbehaving. */
+	void (*shutdown)(void *opaque, struct domain *d, unsigned reason);
+};
+
+struct domain_params {
+	uint16_t domid;
+	const char *name;
+	uint64_t memory_mib;
+	unsigned vcpus;          /* online at boot */
+	unsigned max_vcpus;      /* 0: same as vcpus */
+	const char *kernel;
+	const char *ramdisk;     /* may be NULL */
+	const char *cmdline;     /* may be NULL */
+	const struct domain_hooks *hooks;
+	void *opaque;
+};
+
+/* Build a domain (VM, memory, kernel, start-of-day state) without running
+ * it.  On failure returns a negative errno and a message in err. */
+int domain_create(const struct domain_params *p, struct domain **out, char *err, size_t errlen);
+/* Start the vCPU threads of a created domain. */
+int domain_start(struct domain *d);
+/* Stop every vCPU and free the domain.  Safe from any thread except the
+ * domain's own vCPU threads. */
+void domain_destroy(struct domain *d);
+/* Pause/unpause all vCPUs (they finish the current exit first). */
+void domain_pause(struct domain *d);
+void domain_unpause(struct domain *d);
+/* Wait until the domain has shut down or timeout_ms passed (-1 forever);
+ * returns the shutdown reason or -ETIMEDOUT. */
+int domain_wait_shutdown(struct domain *d, int timeout_ms);
+
+uint16_t domain_id(const struct domain *d);
+const char *domain_name(const struct domain *d);
+/* Host pointers to the pages the toolstack serves (NULL if none). */
+void *domain_store_ring(struct domain *d);
+void *domain_console_ring(struct domain *d);
+uint32_t domain_store_port(const struct domain *d);
+uint32_t domain_console_port(const struct domain *d);
+/* Raise an event on one of the domain's ports from the toolstack side. */
+int domain_notify(struct domain *d, uint32_t port);
+/* Ask the guest to shut down via xenstore is the toolstack's job; this
+ * only marks the domain as shut down with a reason and stops it. */
+void domain_kill(struct domain *d, unsigned reason);
+
+struct domain_info {
+	uint64_t memory_kib;
+	unsigned vcpus_online;
+	unsigned max_vcpus;
+	uint64_t cpu_time_ns;
+	bool shutdown;
+	unsigned shutdown_reason;
+	bool paused;
+	bool blocked;            /* every online vCPU is blocked */
+};
+void domain_get_info(struct domain *d, struct domain_info *info);
+
+#endif

@@ -1,0 +1,783 @@
+/*
+ * vCPUs: the run loop, trap dispatch, bounce frames, HYPERVISOR_iret, the
+ * kernel/user mode switch, and the page-table store queue.
+ *
+ * Every exception the guest takes lands on a two-instruction CPL0 stub
+ * ("push vector; hlt") and exits to this loop with the hardware frame on
+ * the vCPU's IST stack (x86_trap_frame).  We act on it, rewrite that frame,
+ * and resume through "add $16,%rsp; iretq" -- or through the page-table
+ * stub when stores are queued.  A syscall is recognised as a #PF at
+ * HV_LSTAR_VA (see arch/x86/x86.h).
+ *
+ * Threads: one per vCPU.  Other threads only kick (signal) or wake
+ * (condition variable) it; see core-internal.h for locking.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "core/core-internal.h"
+
+#define X86_EFLAGS_TF   0x100u
+#define X86_EFLAGS_IF   0x200u
+#define X86_EFLAGS_DF   0x400u
+#define X86_EFLAGS_IOPL 0x3000u
+#define X86_EFLAGS_NT   0x4000u
+#define X86_EFLAGS_RF   0x10000u
+#define X86_EFLAGS_VM   0x20000u
+#define X86_EFLAGS_AC   0x40000u
+
+#define KICK_SIGNAL SIGUSR1
+
+static _Thread_local struct kvm_run *thread_run;
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+	if (thread_run)
+		thread_run->immediate_exit = 1;
+}
+
+static void kick_handler_init(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = kick_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(KICK_SIGNAL, &sa, NULL);
+}
+
+static void install_kick_handler(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, kick_handler_init);
+}
+
+/* ---- crash --------------------------------------------------------------- */
+
+void domain_crash(struct domain *d, const char *why, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, why);
+	vsnprintf(msg, sizeof msg, why, ap);
+	va_end(ap);
+	if (atomic_exchange(&d->dying, true))
+		return;
+	log_warn("d%u: crashed: %s", d->domid, msg);
+	domain_kill(d, SHUTDOWN_crash);
+}
+
+/* ---- registers ------------------------------------------------------------ */
+
+static void regs_dirty(struct vcpu *v)
+{
+	v->kvm.run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+}
+
+static void sregs_dirty(struct vcpu *v)
+{
+	v->kvm.run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+}
+
+int vcpu_set_cr3(struct vcpu *v, uint64_t mfn)
+{
+	v->sregs->cr3 = mfn << 12;
+	sregs_dirty(v);
+	return 0;
+}
+
+void vcpu_set_kernel_gs(struct vcpu *v, uint64_t base)
+{
+	v->gs_base_kernel = base;
+	if (v->in_kernel) {
+		v->sregs->gs.base = base;
+		sregs_dirty(v);
+	}
+}
+
+void vcpu_set_user_gs(struct vcpu *v, uint64_t base)
+{
+	v->gs_base_user = base;
+	if (!v->in_kernel) {
+		v->sregs->gs.base = base;
+		sregs_dirty(v);
+	}
+}
+
+void vcpu_set_fs(struct vcpu *v, uint64_t base)
+{
+	v->sregs->fs.base = base;
+	sregs_dirty(v);
+}
+
+static void toggle_to_kernel(struct vcpu *v)
+{
+	v->gs_base_user = v->sregs->gs.base;
+	v->sregs->gs.base = v->gs_base_kernel;
+	v->sregs->cr3 = v->kernel_root << 12;
+	v->in_kernel = true;
+	sregs_dirty(v);
+}
+
+static int toggle_to_user(struct vcpu *v)
+{
+	if (!v->user_root)
+		return -EINVAL;
+	v->gs_base_kernel = v->sregs->gs.base;
+	v->sregs->gs.base = v->gs_base_user;
+	v->sregs->cr3 = v->user_root << 12;
+	v->in_kernel = false;
+	sregs_dirty(v);
+	return 0;
+}
+
+/* ---- bounce frames ----------------------------------------------------- */
+
+static int bounce_to(struct vcpu *v, uint64_t handler, bool has_err, uint64_t err,
+		     bool mask_events)
+{
+	struct x86_trap_frame *f = v->frame;
+	bool was_kernel = v->in_kernel;
+	uint8_t saved_mask = v->vinfo->evtchn_upcall_mask;
+	uint64_t words[8], sp;
+	unsigned n = 0;
+
+	if (!handler) {
+		domain_crash(v->d, "no guest handler for a bounce (rip %#llx)",
+			     (unsigned long long)f->rip);
+		return -EINVAL;
+	}
+	if (!was_kernel) {
+		toggle_to_kernel(v);
+		sp = v->kernel_sp;
+	} else {
+		sp = f->rsp;
+	}
+	sp &= ~15ull;
+	uint64_t cs = was_kernel ? (f->cs & ~3ull) : f->cs;
+	uint64_t rflags = (f->rflags & ~(uint64_t)(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) |
+			  (saved_mask ? 0 : X86_EFLAGS_IF);
+	words[n++] = v->regs->rcx;
+	words[n++] = v->regs->r11;
+	if (has_err)
+		words[n++] = err;
+	words[n++] = f->rip;
+	words[n++] = (cs & 0xffff) | ((uint64_t)saved_mask << 32);
+	words[n++] = rflags;
+	words[n++] = f->rsp;
+	words[n++] = f->ss & 0xffff;
+	sp -= n * 8;
+	if (guest_copy_to(v, sp, words, n * 8)) {
+		domain_crash(v->d, "cannot write a bounce frame at %#llx", (unsigned long long)sp);
+		return -EFAULT;
+	}
+	f->rip = handler;
+	f->cs = FLAT_KERNEL_CS;
+	f->ss = FLAT_KERNEL_SS;
+	f->rsp = sp;
+	f->rflags = (f->rflags & ~(uint64_t)(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF |
+					      X86_EFLAGS_VM | X86_EFLAGS_AC)) | X86_EFLAGS_IF;
+	if (mask_events)
+		v->vinfo->evtchn_upcall_mask = 1;
+	return 0;
+}
+
+int vcpu_bounce(struct vcpu *v, unsigned vector, bool has_err, uint64_t err)
+{
+	const struct trap_info *t = &v->traps[vector & 255];
+	return bounce_to(v, t->address, has_err, err, TI_GET_IF(t));
+}
+
+static bool vector_has_error_code(unsigned v)
+{
+	return v == 8 || v == 10 || v == 11 || v == 12 || v == 13 || v == 14 || v == 17 ||
+	       v == 21 || v == 29 || v == 30;
+}
+
+/* ---- HYPERVISOR_iret ----------------------------------------------------- */
+
+long do_iret(struct vcpu *v)
+{
+	struct x86_trap_frame *f = v->frame;
+	struct iret_context c;
+
+	/* The guest's stack pointer is in the trap frame: the hardware %rsp
+	 * is the hypervisor stack by now. */
+	if (guest_copy_from(v, &c, f->rsp, sizeof c)) {
+		domain_crash(v->d, "iret: unreadable frame at %#llx",
+			     (unsigned long long)f->rsp);
+		return HC_NORETURN;
+	}
+	if ((c.cs & 3) == 3 && v->in_kernel && toggle_to_user(v)) {
+		domain_crash(v->d, "iret to user mode without a user page table");
+		return HC_NORETURN;
+	}
+	v->regs->rax = c.rax;
+	if (c.flags & VGCF_IN_SYSCALL) {
+		v->regs->rcx = c.rip;
+		v->regs->r11 = c.rflags;
+	} else {
+		v->regs->rcx = c.rcx;
+		v->regs->r11 = c.r11;
+	}
+	f->rip = c.rip;
+	f->cs = (c.cs & 0xffff) | 3;
+	f->rflags = (c.rflags & ~(uint64_t)(X86_EFLAGS_IOPL | X86_EFLAGS_VM | X86_EFLAGS_NT)) |
+		    X86_EFLAGS_IF;
+	f->rsp = c.rsp;
+	f->ss = (c.ss & 0xffff) | 3;
+	v->vinfo->evtchn_upcall_mask = !(c.rflags & X86_EFLAGS_IF);
+	regs_dirty(v);
+	return HC_NORETURN;
+}
+
+/* ---- page-table store queue ---------------------------------------------- */
+
+static uint64_t ist_top(struct vcpu *v)
+{
+	return hv_va(v->hvl.stack + HV_STACK_PAGES * PAGE_SIZE);
+}
+
+int ptw_queue(struct vcpu *v, uint64_t maddr, uint64_t val)
+{
+	if (v->ptw_count == HV_PTW_MAX) {
+		int rc = ptw_flush_now(v);
+		if (rc)
+			return rc;
+	}
+	v->ptw[v->ptw_count++] = (struct ptw_entry){ HV_DMAP_VA + maddr, val };
+	return 0;
+}
+
+static int run_once(struct vcpu *v);
+
+/* Run the store batch right now on the vCPU, then come back here. */
+int ptw_flush_now(struct vcpu *v)
+{
+	struct kvm_regs saved = *v->regs;
+	struct x86_trap_frame fsaved = *v->frame;
+	int rc;
+
+	v->regs->rsi = hv_va(v->hvl.scratch);
+	v->regs->rcx = v->ptw_count;
+	v->regs->rdx = v->ptw_flush;
+	v->regs->rip = hv_va(v->d->hvl.stubs + hv_stub_ptw_sync());
+	v->regs->rsp = ist_top(v) - 256;
+	regs_dirty(v);
+	rc = run_once(v);
+	if (rc == 0 && v->kvm.run->exit_reason != KVM_EXIT_HLT)
+		rc = -EIO;
+	*v->regs = saved;
+	*v->frame = fsaved;
+	regs_dirty(v);
+	v->ptw_count = 0;
+	v->ptw_flush = 0;
+	if (rc)
+		domain_crash(v->d, "page-table store batch failed (exit %u)",
+			     v->kvm.run->exit_reason);
+	return rc;
+}
+
+static void note_local_flush(struct vcpu *v, bool full, uint64_t va)
+{
+	if (full || va <= 1 || v->ptw_flush == 1 || (v->ptw_flush && v->ptw_flush != va))
+		v->ptw_flush = 1;
+	else
+		v->ptw_flush = va;
+}
+
+void tlb_flush_request(struct vcpu *v, bool full, uint64_t va, bool all_vcpus,
+		       const uint8_t *mask, unsigned mask_bits)
+{
+	struct domain *d = v->d;
+	bool local = !mask || all_vcpus;
+
+	for (unsigned i = 0; i < d->max_vcpus; i++) {
+		struct vcpu *o = d->vcpus[i];
+		bool wanted = all_vcpus || (mask && i < mask_bits && (mask[i / 8] >> (i % 8)) & 1);
+		if (!o || !wanted)
+			continue;
+		if (o == v) {
+			local = true;
+			continue;
+		}
+		atomic_store(&o->flush_pending, true);
+		vcpu_kick(o);
+	}
+	if (local)
+		note_local_flush(v, full, va);
+	/* Remote vCPUs flush before they next run guest code; wait until each
+	 * has left guest mode so none still runs on stale translations. */
+	for (unsigned i = 0; i < d->max_vcpus; i++) {
+		struct vcpu *o = d->vcpus[i];
+		if (!o || o == v)
+			continue;
+		for (int spin = 0; spin < 100000 && atomic_load(&o->flush_pending) &&
+				   atomic_load(&o->running); spin++)
+			sched_yield();
+	}
+}
+
+/* ---- run loop ---------------------------------------------------------- */
+
+static int run_once(struct vcpu *v)
+{
+	struct kvm_run *run = v->kvm.run;
+	run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	for (;;) {
+		atomic_store(&v->running, true);
+		int r = ioctl(v->kvm.fd, KVM_RUN, 0);
+		atomic_store(&v->running, false);
+		run->kvm_dirty_regs = 0;
+		if (r == 0)
+			return 0;
+		if (errno == EINTR || errno == EAGAIN) {
+			run->immediate_exit = 0;
+			if (atomic_load(&v->d->dying))
+				return -EINTR;
+			continue;    /* kicked during a stub: finish it first */
+		}
+		return -errno;
+	}
+}
+
+/* Enter guest code: deliver pending events, then pick the resume stub. */
+static void prepare_resume(struct vcpu *v)
+{
+	struct vcpu_info *vi = v->vinfo;
+	struct x86_trap_frame *f = v->frame;
+
+	if (atomic_exchange(&v->flush_pending, false))
+		v->ptw_flush = 1;
+	if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) &&
+	    !vi->evtchn_upcall_mask && v->event_cb) {
+		bounce_to(v, v->event_cb, false, 0, true);
+		regs_dirty(v);
+	}
+	if (atomic_load(&v->d->dying))
+		return;
+	if (v->ptw_count || v->ptw_flush) {
+		uint64_t *save = (uint64_t *)((uint8_t *)f - 40);
+		save[0] = v->regs->rax;
+		save[1] = v->regs->rcx;
+		save[2] = v->regs->rdx;
+		save[3] = v->regs->rsi;
+		save[4] = v->regs->rdi;
+		v->regs->rsi = hv_va(v->hvl.scratch);
+		v->regs->rcx = v->ptw_count;
+		v->regs->rdx = v->ptw_flush;
+		v->regs->rsp = ist_top(v) - sizeof *f - 40;
+		v->regs->rip = hv_va(v->d->hvl.stubs + hv_stub_ptw());
+		v->ptw_count = 0;
+		v->ptw_flush = 0;
+	} else {
+		v->regs->rsp = ist_top(v) - sizeof *f;
+		v->regs->rip = hv_va(v->d->hvl.stubs + hv_stub_iret());
+	}
+	regs_dirty(v);
+}
+
+static void handle_hypercall(struct vcpu *v)
+{
+	struct kvm_regs *r = v->regs;
+	struct x86_trap_frame *f = v->frame;
+	uint64_t args[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
+
+	/* The syscall left the return address in rcx and flags in r11. */
+	f->rip = r->rcx;
+	f->rflags = (r->r11 & ~(uint64_t)(X86_EFLAGS_IOPL | X86_EFLAGS_VM)) | X86_EFLAGS_IF;
+	f->cs = FLAT_KERNEL_CS;
+	f->ss = FLAT_KERNEL_SS;
+	long ret = hypercall_dispatch(v, r->rax, args, false);
+	if (ret != HC_NORETURN) {
+		r->rax = (uint64_t)ret;
+		regs_dirty(v);
+	}
+}
+
+static void handle_user_syscall(struct vcpu *v)
+{
+	struct kvm_regs *r = v->regs;
+	struct x86_trap_frame *f = v->frame;
+
+	if (!v->syscall_cb) {
+		f->rip = r->rcx - 2;
+		f->rflags = r->r11;
+		f->cs = FLAT_USER_CS | 3;
+		f->ss = FLAT_USER_SS | 3;
+		vcpu_bounce(v, 6, false, 0);
+		return;
+	}
+	f->rip = r->rcx;
+	f->rflags = r->r11;
+	f->cs = FLAT_USER_CS | 3;
+	f->ss = FLAT_USER_SS | 3;
+	bounce_to(v, v->syscall_cb, false, 0, v->syscall_cb_mask);
+	regs_dirty(v);
+}
+
+static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
+{
+	struct x86_trap_frame *f = v->frame;
+
+	switch (vec) {
+	case 14: {
+		uint64_t cr2 = v->sregs->cr2;
+		if (v->in_kernel && (err & 2) && mm_ptwr_fault(v, cr2, err) > 0)
+			return;
+		v->vinfo->arch.cr2 = cr2;
+		err = (err & ~4ull) | (v->in_kernel ? 0 : 4);
+		break;
+	}
+	case 13:
+		if (emulate_priv_op(v, vec) > 0)
+			return;
+		if ((err & 3) == 2) {
+			/* `int n` through a DPL0 gate: allowed if the guest's trap
+			 * table permits it from the current mode. */
+			unsigned n = (err >> 3) & 255;
+			const struct trap_info *t = &v->traps[n];
+			if (t->address && (v->in_kernel || TI_GET_DPL(t) == 3)) {
+				f->rip += 2;
+				vcpu_bounce(v, n, false, 0);
+				return;
+			}
+		}
+		break;
+	case 6:
+		if (emulate_priv_op(v, vec) > 0)
+			return;
+		break;
+	case 3:
+	case 4:
+	case 0x80:
+		if (!v->in_kernel && TI_GET_DPL(&v->traps[vec]) != 3) {
+			f->rip -= vec == 0x80 ? 2 : 1;
+			vcpu_bounce(v, 13, true, (vec << 3) | 2);
+			return;
+		}
+		break;
+	default:
+		if (vec >= 32) {
+			domain_crash(v->d, "unexpected vector %u", vec);
+			return;
+		}
+	}
+	vcpu_bounce(v, vec, vector_has_error_code(vec), err);
+}
+
+static void handle_trap(struct vcpu *v)
+{
+	struct x86_trap_frame *f = v->frame;
+	unsigned vec = (unsigned)f->vector;
+
+	if (f->vector > 255) {
+		domain_crash(v->d, "corrupt trap frame");
+		return;
+	}
+	if (vec == 14 && v->sregs->cr2 == HV_LSTAR_VA && f->rip == HV_LSTAR_VA) {
+		if (v->in_kernel)
+			handle_hypercall(v);
+		else
+			handle_user_syscall(v);
+		return;
+	}
+	if ((f->cs & 3) != 3) {
+		domain_crash(v->d, "fault in hypervisor code: vector %u at %#llx cr2 %#llx", vec,
+			     (unsigned long long)f->rip, (unsigned long long)v->sregs->cr2);
+		return;
+	}
+	handle_exception(v, vec, f->error_code);
+}
+
+static bool has_work(struct vcpu *v)
+{
+	struct vcpu_info *vi = v->vinfo;
+	if (atomic_load(&v->d->dying) || atomic_load(&v->d->paused))
+		return true;
+	if (v->poll_ports) {
+		for (unsigned i = 0; i < v->poll_nr; i++)
+			if (evtchn_port_pending(v->d, v->poll_ports[i]))
+				return true;
+		return false;
+	}
+	return __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) &&
+	       !vi->evtchn_upcall_mask;
+}
+
+/* Sleep until an event, a timer, or a state change. */
+static void wait_for_work(struct vcpu *v)
+{
+	pthread_mutex_lock(&v->wake_lock);
+	while (!has_work(v)) {
+		int64_t deadline = time_next_deadline(v);
+		if (deadline > 0) {
+			struct timespec ts = { .tv_sec = deadline / 1000000000,
+					       .tv_nsec = deadline % 1000000000 };
+			pthread_cond_timedwait(&v->wake_cond, &v->wake_lock, &ts);
+		} else {
+			pthread_cond_wait(&v->wake_cond, &v->wake_lock);
+		}
+		pthread_mutex_unlock(&v->wake_lock);
+		time_check_timers(v);
+		pthread_mutex_lock(&v->wake_lock);
+	}
+	pthread_mutex_unlock(&v->wake_lock);
+}
+
+static void arm_host_timer(struct vcpu *v)
+{
+	int64_t deadline = time_next_deadline(v);
+	struct itimerspec its;
+	memset(&its, 0, sizeof its);
+	if (!v->host_timer_ok)
+		return;
+	if (deadline > 0) {
+		its.it_value.tv_sec = deadline / 1000000000;
+		its.it_value.tv_nsec = deadline % 1000000000;
+		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+			its.it_value.tv_nsec = 1;
+	}
+	timer_settime(v->host_timer, TIMER_ABSTIME, &its, NULL);
+}
+
+static void wait_while_paused(struct vcpu *v)
+{
+	struct domain *d = v->d;
+	pthread_mutex_lock(&d->lock);
+	if (atomic_load(&d->paused) && !atomic_load(&d->dying)) {
+		d->paused_vcpus++;
+		pthread_cond_broadcast(&d->state_cond);
+		while (atomic_load(&d->paused) && !atomic_load(&d->dying))
+			pthread_cond_wait(&d->state_cond, &d->lock);
+		d->paused_vcpus--;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->kvm.run;
+	switch (run->exit_reason) {
+	case KVM_EXIT_HLT:
+		handle_trap(v);
+		break;
+	case KVM_EXIT_INTR:
+		break;
+	default:
+		domain_crash(v->d, "unexpected KVM exit %u (rip %#llx)", run->exit_reason,
+			     (unsigned long long)v->regs->rip);
+		break;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct domain *d = v->d;
+	struct sigevent sev;
+
+	thread_run = v->kvm.run;
+	memset(&sev, 0, sizeof sev);
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = KICK_SIGNAL;
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	v->host_timer_ok = timer_create(CLOCK_MONOTONIC, &sev, &v->host_timer) == 0;
+
+	while (!atomic_load(&d->dying)) {
+		if (atomic_load(&d->paused)) {
+			wait_while_paused(v);
+			continue;
+		}
+		if (!v->online || v->blocked) {
+			wait_for_work(v);
+			if (v->blocked && has_work(v))
+				v->blocked = false;
+			if (!v->online)
+				continue;
+			if (v->poll_ports) {
+				v->poll_ports = NULL;
+				v->poll_nr = 0;
+			}
+			continue;
+		}
+		time_check_timers(v);
+		time_update_vcpu(v);
+		prepare_resume(v);
+		if (atomic_load(&d->dying))
+			break;
+		arm_host_timer(v);
+		atomic_store(&v->kicked, false);
+		int64_t t0 = now_ns();
+		int rc = run_once(v);
+		v->cpu_time_ns += (uint64_t)(now_ns() - t0);
+		if (rc == -EINTR)
+			break;
+		if (rc) {
+			domain_crash(d, "KVM_RUN failed: %s", strerror(-rc));
+			break;
+		}
+		handle_exit(v);
+	}
+	if (v->host_timer_ok)
+		timer_delete(v->host_timer);
+	thread_run = NULL;
+	return NULL;
+}
+
+/* ---- create / kick / wake ----------------------------------------------- */
+
+void vcpu_kick(struct vcpu *v)
+{
+	atomic_store(&v->kicked, true);
+	vcpu_wake(v);
+	if (v->thread_started && atomic_load(&v->running))
+		pthread_kill(v->thread, KICK_SIGNAL);
+}
+
+void vcpu_wake(struct vcpu *v)
+{
+	pthread_mutex_lock(&v->wake_lock);
+	pthread_cond_broadcast(&v->wake_cond);
+	pthread_mutex_unlock(&v->wake_lock);
+	if (v->thread_started && atomic_load(&v->running))
+		pthread_kill(v->thread, KICK_SIGNAL);
+}
+
+int vcpu_create(struct domain *d, unsigned id)
+{
+	struct vcpu *v = calloc(1, sizeof *v);
+	pthread_condattr_t ca;
+	int rc;
+
+	if (!v)
+		return -ENOMEM;
+	install_kick_handler();
+	v->d = d;
+	v->id = id;
+	v->in_kernel = true;
+	hv_vcpu_layout(&d->hvl, id, &v->hvl);
+	pthread_mutex_init(&v->wake_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&v->wake_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	rc = kvm_create_vcpu(&d->kvm, id, &v->kvm);
+	if (rc)
+		goto fail;
+	if (!v->kvm.sync_regs) {
+		rc = -ENOTSUP;
+		goto fail;
+	}
+	v->regs = &v->kvm.run->s.regs.regs;
+	v->sregs = &v->kvm.run->s.regs.sregs;
+	v->frame = (struct x86_trap_frame *)(d->hv + v->hvl.stack + HV_STACK_PAGES * PAGE_SIZE -
+					     sizeof(struct x86_trap_frame));
+	v->ptw = (struct ptw_entry *)(d->hv + v->hvl.scratch);
+	v->vinfo = id < XEN_LEGACY_MAX_VCPUS ? &d->shinfo->vcpu_info[id] : NULL;
+	if (!v->vinfo) {
+		rc = -EINVAL;   /* beyond the legacy slots, vCPUs need placement */
+		goto fail;
+	}
+	v->vinfo->evtchn_upcall_mask = 1;
+	v->periodic_ns = 10000000;   /* Xen starts PV vCPUs with a 10 ms tick */
+	d->vcpus[id] = v;
+	return 0;
+fail:
+	kvm_destroy_vcpu(&v->kvm);
+	pthread_mutex_destroy(&v->wake_lock);
+	pthread_cond_destroy(&v->wake_cond);
+	free(v);
+	return rc;
+}
+
+/* Registers and KVM state from a vcpu_guest_context (boot or
+ * VCPUOP_initialise).  The caller holds d->lock. */
+int vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c)
+{
+	struct domain *d = v->d;
+	uint64_t root = c->ctrlreg[3] >> 12;
+	int rc;
+
+	if (!(c->flags & VGCF_IN_KERNEL))
+		return -EINVAL;
+	rc = mm_get_root(d, root);
+	if (rc)
+		return rc;
+	if (v->kernel_root)
+		mm_put_root(d, v->kernel_root);
+	v->kernel_root = root;
+	rc = kvm_vcpu_setup_pv(&d->kvm, &v->kvm, &d->hvl, v->id, root << 12);
+	if (rc)
+		return rc;
+	/* Fetch the sync-regs copies once so later edits start from truth. */
+	if (ioctl(v->kvm.fd, KVM_GET_REGS, v->regs) < 0 ||
+	    ioctl(v->kvm.fd, KVM_GET_SREGS, v->sregs) < 0)
+		return -errno;
+	const struct cpu_user_regs *u = &c->user_regs;
+	struct kvm_regs *r = v->regs;
+	r->rax = u->rax; r->rbx = u->rbx; r->rcx = u->rcx; r->rdx = u->rdx;
+	r->rsi = u->rsi; r->rdi = u->rdi; r->rbp = u->rbp;
+	r->r8 = u->r8; r->r9 = u->r9; r->r10 = u->r10; r->r11 = u->r11;
+	r->r12 = u->r12; r->r13 = u->r13; r->r14 = u->r14; r->r15 = u->r15;
+	r->rflags = 0x202;
+	v->frame->rip = u->rip;
+	v->frame->cs = FLAT_KERNEL_CS;
+	v->frame->ss = FLAT_KERNEL_SS;
+	v->frame->rsp = u->rsp;
+	v->frame->rflags = 0x202;
+	v->frame->vector = 0;
+	v->frame->error_code = 0;
+	memcpy(v->traps, c->trap_ctxt, sizeof v->traps);
+	v->kernel_ss = c->kernel_ss;
+	v->kernel_sp = c->kernel_sp;
+	v->event_cb = c->event_callback_eip;
+	v->failsafe_cb = c->failsafe_callback_eip;
+	v->syscall_cb = c->syscall_callback_eip;
+	v->event_cb_mask = true;
+	v->failsafe_cb_mask = c->flags & VGCF_FAILSAFE_DISABLES_EVENTS;
+	v->syscall_cb_mask = c->flags & VGCF_SYSCALL_DISABLES_EVENTS;
+	v->in_kernel = true;
+	v->gs_base_kernel = c->gs_base_kernel;
+	v->gs_base_user = c->gs_base_user;
+	v->sregs->fs.base = c->fs_base;
+	v->sregs->gs.base = c->gs_base_kernel;
+	v->iopl = (u->rflags >> 12) & 3;
+	memcpy(v->debugreg, c->debugreg, sizeof v->debugreg);
+	regs_dirty(v);
+	sregs_dirty(v);
+	time_init_vcpu(v);
+	v->initialised = true;
+	return 0;
+}
+
+int vcpu_start_thread(struct vcpu *v)
+{
+	int rc = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	if (rc)
+		return -rc;
+	v->thread_started = true;
+	return 0;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (!v)
+		return;
+	if (v->thread_started) {
+		vcpu_kick(v);
+		pthread_join(v->thread, NULL);
+	}
+	kvm_destroy_vcpu(&v->kvm);
+	pthread_mutex_destroy(&v->wake_lock);
+	pthread_cond_destroy(&v->wake_cond);
+	free(v);
+}
