@@ -76,6 +76,7 @@ struct vcpu {
 	unsigned ldt_ents;
 	uint64_t debugreg[8];
 	uint64_t vm_cr0_ts;
+	uint64_t guest_cr4;
 	unsigned iopl;
 	struct vcpu_info *vinfo;           /* legacy slot or registered area */
 	bool vinfo_registered;
@@ -150,6 +151,7 @@ struct domain {
 /* guestmem.c: guest virtual memory through the vCPU's current tables. */
 int guest_copy_from(struct vcpu *v, void *dst, uint64_t va, size_t len);
 int guest_copy_to(struct vcpu *v, uint64_t va, const void *src, size_t len);
+int guest_va_to_maddr(struct vcpu *v, uint64_t va, uint64_t *maddr);
 /* Walk the vCPU's kernel tables; returns the maddr of the L1 entry for va. */
 int guest_l1e_maddr(struct vcpu *v, uint64_t root_mfn, uint64_t va, uint64_t *maddr);
 /* Host pointer to one guest frame (RAM or a guest-mappable hv frame). */
@@ -168,6 +170,9 @@ int mm_get_root(struct domain *d, uint64_t mfn);
 void mm_put_root(struct domain *d, uint64_t mfn);
 /* Emulate a kernel write to a read-only page-table page; 1 = handled. */
 int mm_ptwr_fault(struct vcpu *v, uint64_t va, uint64_t err);
+/* Store a validated L1 entry for the emulated write path (d->lock held). */
+int mm_ptwr_store(struct vcpu *v, uint64_t maddr, uint64_t old, uint64_t val, bool atomic);
+bool mm_is_l1(struct domain *d, uint64_t maddr);
 /* Queue a store for the vCPU to execute at CPL0 (after a host write). */
 int ptw_queue(struct vcpu *v, uint64_t maddr, uint64_t val);
 /* Execute the pending queue now (costs a VM entry). */

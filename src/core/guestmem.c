@@ -138,3 +138,18 @@ int guest_l1e_maddr(struct vcpu *v, uint64_t root, uint64_t va, uint64_t *maddr)
 	*maddr = (mfn << 12) + 8 * ((va >> 12) & 511);
 	return 0;
 }
+
+/* Machine address behind a guest VA (read access), for emulated writes to
+ * read-only page-table pages. */
+int guest_va_to_maddr(struct vcpu *v, uint64_t va, uint64_t *maddr)
+{
+	uint8_t *host;
+	size_t avail;
+	int rc = translate(v->d, v->kernel_root, va, false, &host, &avail);
+	if (rc)
+		return rc;
+	if (host < v->d->ram || host >= v->d->ram + v->d->nr_pages * PAGE_SIZE)
+		return -EFAULT;
+	*maddr = (uint64_t)(host - v->d->ram);
+	return 0;
+}

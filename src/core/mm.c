@@ -490,11 +490,26 @@ long do_mmuext_op(struct vcpu *v, uint64_t ops, uint64_t count, uint64_t done_va
 	return rc;
 }
 
-/* Writable page tables: not yet emulated (needs the instruction emulator). */
-int mm_ptwr_fault(struct vcpu *v, uint64_t va, uint64_t err)
+bool mm_is_l1(struct domain *d, uint64_t maddr)
 {
-	(void)v;
-	(void)va;
-	(void)err;
-	return 0;
+	uint64_t mfn = maddr >> 12;
+	return mfn_is_ram(d, mfn) && d->frames[mfn].type_count && d->frames[mfn].type == FT_L1;
+}
+
+/* The emulated store of a guest kernel write into one of its L1 tables:
+ * validated exactly like mmu_update.  Returns 0, -EAGAIN (the entry
+ * changed under us), or another error (refused). */
+int mm_ptwr_store(struct vcpu *v, uint64_t maddr, uint64_t old, uint64_t val, bool atomic)
+{
+	struct domain *d = v->d;
+	int rc;
+	pthread_mutex_lock(&d->lock);
+	if (!mm_is_l1(d, maddr))
+		rc = -EINVAL;
+	else if (atomic && table_of(d, maddr >> 12)[(maddr & 4095) / 8] != old)
+		rc = -EAGAIN;
+	else
+		rc = mod_entry(v, maddr, val, false);
+	pthread_mutex_unlock(&d->lock);
+	return rc;
 }

@@ -483,6 +483,10 @@ static void handle_trap(struct vcpu *v)
 		domain_crash(v->d, "corrupt trap frame");
 		return;
 	}
+	log_debug("d%uv%u: trap %u err %#llx rip %#llx cr2 %#llx rax %#llx%s", v->d->domid, v->id,
+		  vec, (unsigned long long)f->error_code, (unsigned long long)f->rip,
+		  (unsigned long long)v->sregs->cr2, (unsigned long long)v->regs->rax,
+		  v->in_kernel ? "" : " user");
 	if (vec == 14 && v->sregs->cr2 == HV_LSTAR_VA && f->rip == HV_LSTAR_VA) {
 		if (v->in_kernel)
 			handle_hypercall(v);

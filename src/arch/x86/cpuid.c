@@ -28,7 +28,8 @@ static struct {
 #define BIT(n) (1u << (n))
 
 /* leaf 1 */
-#define EDX_HIDE_1 (BIT(1) /*VME*/ | BIT(3) /*PSE*/ | BIT(12) /*MTRR*/ | BIT(13) /*PGE*/ | \
+#define EDX_HIDE_1 (BIT(1) /*VME*/ | BIT(3) /*PSE*/ | BIT(7) /*MCE*/ | BIT(12) /*MTRR*/ | BIT(13) /*PGE*/ | \
+		    BIT(14) /*MCA*/ | \
 		    BIT(17) /*PSE36*/ | BIT(21) /*DS*/ | BIT(22) /*ACPI*/ | BIT(29) /*TM*/)
 #define ECX_HIDE_1 (BIT(2) /*DTES64*/ | BIT(3) /*MONITOR*/ | BIT(4) /*DSCPL*/ | BIT(5) /*VMX*/ | \
 		    BIT(6) /*SMX*/ | BIT(7) /*EST*/ | BIT(8) /*TM2*/ | BIT(12) /*FMA*/ | \
