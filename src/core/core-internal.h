@@ -195,6 +195,7 @@ void domain_crash(struct domain *d, const char *why, ...)
 /* Load a vcpu_guest_context (VCPUOP_initialise, or the boot vCPU). */
 int vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c);
 long do_iret(struct vcpu *v);
+int vcpu_set_gdt(struct vcpu *v, const uint64_t *frames, uint64_t ents);
 int vcpu_bounce(struct vcpu *v, unsigned vector, bool has_err, uint64_t err);
 
 /* hypercall.c */

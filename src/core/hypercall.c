@@ -419,19 +419,16 @@ static long hc_multicall(struct vcpu *v, const uint64_t a[6])
 	return 0;
 }
 
-/* set_gdt: copy the guest's descriptors into the vCPU's hypervisor GDT
- * (entries below the reserved area), raising DPLs to 3. */
-static long hc_set_gdt(struct vcpu *v, const uint64_t a[6])
+/* Copy the guest's descriptors into the vCPU's hypervisor GDT (entries
+ * below the reserved area), raising DPLs to 3: the guest kernel runs at
+ * CPL3.  System descriptors are the hypervisor's and are dropped. */
+int vcpu_set_gdt(struct vcpu *v, const uint64_t *frames, uint64_t ents)
 {
 	struct domain *d = v->d;
-	uint64_t frames[16];
-	uint64_t ents = a[1];
 	unsigned nframes = (unsigned)((ents + 511) / 512);
 
 	if (ents > FIRST_RESERVED_GDT_ENTRY)
 		return -EINVAL;
-	if (nframes && guest_copy_from(v, frames, a[0], nframes * sizeof frames[0]))
-		return -EFAULT;
 	for (unsigned i = 0; i < nframes; i++)
 		if (!mfn_is_ram(d, frames[i]))
 			return -EINVAL;
@@ -444,12 +441,26 @@ static long hc_set_gdt(struct vcpu *v, const uint64_t a[6])
 				if ((desc >> 44) & 1)
 					desc |= (3ull << 45) | (1ull << 40); /* DPL 3, accessed */
 				else
-					desc = 0;  /* system descriptors are the hypervisor's */
+					desc = 0;
 			}
 		}
 		gdt[i] = desc;
 	}
+	memset(v->gdt_frames, 0, sizeof v->gdt_frames);
 	memcpy(v->gdt_frames, frames, nframes * sizeof frames[0]);
 	v->gdt_ents = (unsigned)ents;
 	return 0;
+}
+
+static long hc_set_gdt(struct vcpu *v, const uint64_t a[6])
+{
+	uint64_t frames[16];
+	uint64_t ents = a[1];
+	unsigned nframes = (unsigned)((ents + 511) / 512);
+
+	if (ents > FIRST_RESERVED_GDT_ENTRY)
+		return -EINVAL;
+	if (nframes && guest_copy_from(v, frames, a[0], nframes * sizeof frames[0]))
+		return -EFAULT;
+	return vcpu_set_gdt(v, frames, ents);
 }

@@ -507,6 +507,10 @@ static bool has_work(struct vcpu *v)
 	struct vcpu_info *vi = v->vinfo;
 	if (atomic_load(&v->d->dying) || atomic_load(&v->d->paused))
 		return true;
+	if (!v->online)
+		return false;          /* until VCPUOP_up */
+	if (!v->blocked)
+		return true;
 	if (v->poll_ports) {
 		for (unsigned i = 0; i < v->poll_nr; i++)
 			if (evtchn_port_pending(v->d, v->poll_ports[i]))
@@ -603,11 +607,8 @@ static void *vcpu_thread(void *arg)
 		}
 		if (!v->online || v->blocked) {
 			wait_for_work(v);
-			if (v->blocked && has_work(v))
+			if (v->online && v->blocked && has_work(v)) {
 				v->blocked = false;
-			if (!v->online)
-				continue;
-			if (v->poll_ports) {
 				v->poll_ports = NULL;
 				v->poll_nr = 0;
 			}
@@ -756,6 +757,11 @@ int vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c)
 	v->sregs->gs.base = c->gs_base_kernel;
 	v->iopl = (u->rflags >> 12) & 3;
 	memcpy(v->debugreg, c->debugreg, sizeof v->debugreg);
+	if (c->gdt_ents) {
+		rc = vcpu_set_gdt(v, c->gdt_frames, c->gdt_ents);
+		if (rc)
+			return rc;
+	}
 	regs_dirty(v);
 	sregs_dirty(v);
 	time_init_vcpu(v);
