@@ -14,8 +14,10 @@
  *       UNHANDLED  -> bounce the original fault to the guest.
  *       EXCEPTION  -> inject out.vector / out.error_code (out.cr2 for #PF);
  *                     RIP still points at the instruction.
- *       RETRY      -> a REP INS/OUTS made partial progress (RCX/RSI/RDI
- *                     updated, RIP unchanged): just resume the guest.
+ *       RETRY      -> a REP INS/OUTS stopped after X86EMU_REP_MAX
+ *                     iterations (RCX/RSI/RDI updated, RIP unchanged), or
+ *                     commit() kept racing: just resume the guest, which
+ *                     re-executes the instruction.
  *       EVENT      -> HLT, CLI, STI, INT n, INT3, SWAPGS: regs untouched;
  *                     the caller acts on out.event and, if it accepts the
  *                     instruction, sets regs.rip = out.next_rip.
@@ -23,8 +25,10 @@
  *   #PF write fault on a read-only page-table page:
  *       st = x86emu_emulate_write(&regs, &ops, vcpu, cr2, &out);
  *       The emulator calls ops.commit() with the entry's old and new value;
- *       the caller validates and stores it.  Same statuses as above
- *       (UNHANDLED = bounce the #PF).
+ *       the caller validates and stores it (compare-exchange against old
+ *       when w->atomic).  Same statuses as above (UNHANDLED = bounce the
+ *       #PF; EXCEPTION = #GP for misaligned CMPXCHG16B or a #PF reading
+ *       the entry or fetching the code).
  */
 #ifndef KXEN_X86EMU_H
 #define KXEN_X86EMU_H
