@@ -107,6 +107,8 @@ struct vcpu {
 	pthread_mutex_t wake_lock;
 	pthread_cond_t wake_cond;
 	atomic_bool kicked;
+	bool resume_pending;               /* the trap frame holds state to resume */
+	bool rekick;                       /* interrupted inside a stub */
 	uint64_t cpu_time_ns;
 	int64_t run_started_ns;
 };

@@ -257,7 +257,7 @@ int ptw_queue(struct vcpu *v, uint64_t maddr, uint64_t val)
 	return 0;
 }
 
-static int run_once(struct vcpu *v);
+static int run_once(struct vcpu *v, bool finish);
 
 /* Run the store batch right now on the vCPU, then come back here. */
 int ptw_flush_now(struct vcpu *v)
@@ -272,7 +272,7 @@ int ptw_flush_now(struct vcpu *v)
 	v->regs->rip = hv_va(v->d->hvl.stubs + hv_stub_ptw_sync());
 	v->regs->rsp = ist_top(v) - 256;
 	regs_dirty(v);
-	rc = run_once(v);
+	rc = run_once(v, true);
 	if (rc == 0 && v->kvm.run->exit_reason != KVM_EXIT_HLT)
 		rc = -EIO;
 	*v->regs = saved;
@@ -328,7 +328,10 @@ void tlb_flush_request(struct vcpu *v, bool full, uint64_t va, bool all_vcpus,
 
 /* ---- run loop ---------------------------------------------------------- */
 
-static int run_once(struct vcpu *v)
+/* One KVM_RUN.  Returns 0 on an exit, 1 when interrupted by a kick or the
+ * host timer, or a negative errno.  With `finish`, interruptions are
+ * ridden out (a stub must complete before we look at the vCPU). */
+static int run_once(struct vcpu *v, bool finish)
 {
 	struct kvm_run *run = v->kvm.run;
 	run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
@@ -339,13 +342,13 @@ static int run_once(struct vcpu *v)
 		run->kvm_dirty_regs = 0;
 		if (r == 0)
 			return 0;
-		if (errno == EINTR || errno == EAGAIN) {
-			run->immediate_exit = 0;
-			if (atomic_load(&v->d->dying))
-				return -EINTR;
-			continue;    /* kicked during a stub: finish it first */
-		}
-		return -errno;
+		if (errno != EINTR && errno != EAGAIN)
+			return -errno;
+		run->immediate_exit = 0;
+		if (atomic_load(&v->d->dying))
+			return -EINTR;
+		if (!finish)
+			return 1;
 	}
 }
 
@@ -548,6 +551,11 @@ static void arm_host_timer(struct vcpu *v)
 	memset(&its, 0, sizeof its);
 	if (!v->host_timer_ok)
 		return;
+	if (v->rekick) {
+		int64_t soon = now_ns() + 50000;
+		if (!deadline || soon < deadline)
+			deadline = soon;
+	}
 	if (deadline > 0) {
 		its.it_value.tv_sec = deadline / 1000000000;
 		its.it_value.tv_nsec = deadline % 1000000000;
@@ -587,6 +595,51 @@ static void handle_exit(struct vcpu *v)
 	}
 }
 
+/* Work that must reach a vCPU running guest code without waiting for its
+ * next trap: an unmasked event, a remote TLB flush, pause or death. */
+static bool async_work(struct vcpu *v)
+{
+	struct vcpu_info *vi = v->vinfo;
+	if (atomic_load(&v->flush_pending) || atomic_load(&v->d->paused))
+		return true;
+	return __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) &&
+	       !vi->evtchn_upcall_mask && v->event_cb;
+}
+
+/*
+ * KVM_RUN was interrupted.  In guest code (CPL3) the guest's state is live
+ * in the registers: if there is work for it, turn that state into a trap
+ * frame and switch to the CPL0 selectors, as if it had trapped, so the
+ * normal resume path can bounce it.  Inside a CPL0 stub we must let the
+ * stub finish; ask the host timer for another look very soon.
+ */
+static void interrupted(struct vcpu *v)
+{
+	struct kvm_sregs *s = v->sregs;
+	time_check_timers(v);
+	uint64_t rip = v->regs->rip;
+	bool in_hv = rip >= HV_AREA_VA && rip < HV_AREA_VA + v->d->hvl.size;
+	if ((s->cs.selector & 3) != 3 || in_hv || kvm_vcpu_event_in_flight(&v->kvm)) {
+		/* In a stub, or caught mid-way through an exception entry. */
+		v->rekick = true;
+		return;
+	}
+	v->rekick = false;
+	if (!async_work(v))
+		return;
+	struct x86_trap_frame *f = v->frame;
+	f->vector = 256;       /* no vector: an asynchronous stop */
+	f->error_code = 0;
+	f->rip = v->regs->rip;
+	f->rsp = v->regs->rsp;
+	f->rflags = v->regs->rflags;
+	f->cs = s->cs.selector;
+	f->ss = s->ss.selector;
+	kvm_sregs_enter_cpl0(s);
+	sregs_dirty(v);
+	v->resume_pending = true;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -616,21 +669,33 @@ static void *vcpu_thread(void *arg)
 		}
 		time_check_timers(v);
 		time_update_vcpu(v);
-		prepare_resume(v);
+		/* From here on a kick signals us; work queued before this point
+		 * is seen by prepare_resume, work queued after it interrupts
+		 * KVM_RUN. */
+		atomic_store(&v->running, true);
+		if (!v->resume_pending)
+			interrupted(v);
+		if (v->resume_pending) {
+			prepare_resume(v);
+			v->resume_pending = false;
+		}
 		if (atomic_load(&d->dying))
 			break;
 		arm_host_timer(v);
-		atomic_store(&v->kicked, false);
 		int64_t t0 = now_ns();
-		int rc = run_once(v);
+		int rc = run_once(v, false);
 		v->cpu_time_ns += (uint64_t)(now_ns() - t0);
-		if (rc == -EINTR)
-			break;
-		if (rc) {
-			domain_crash(d, "KVM_RUN failed: %s", strerror(-rc));
+		if (rc < 0) {
+			if (rc != -EINTR)
+				domain_crash(d, "KVM_RUN failed: %s", strerror(-rc));
 			break;
 		}
+		if (rc == 1) {
+			interrupted(v);
+			continue;
+		}
 		handle_exit(v);
+		v->resume_pending = true;
 	}
 	if (v->host_timer_ok)
 		timer_delete(v->host_timer);
@@ -765,6 +830,7 @@ int vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c)
 	regs_dirty(v);
 	sregs_dirty(v);
 	time_init_vcpu(v);
+	v->resume_pending = true;
 	v->initialised = true;
 	return 0;
 }

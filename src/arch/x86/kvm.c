@@ -132,6 +132,21 @@ static int set_msrs(struct kvm_vcpu *vc, const uint32_t *idx, const uint64_t *va
 	return ioctl(vc->fd, KVM_SET_MSRS, &m) == (int)n ? 0 : -EIO;
 }
 
+void kvm_sregs_enter_cpl0(struct kvm_sregs *s)
+{
+	s->cs = flat_seg(0xe008, true, 0);
+	s->ss = flat_seg(0xe010, false, 0);
+}
+
+bool kvm_vcpu_event_in_flight(struct kvm_vcpu *vc)
+{
+	struct kvm_vcpu_events ev;
+	if (ioctl(vc->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return true;     /* cannot tell: assume the worst */
+	return ev.exception.injected || ev.exception.pending || ev.interrupt.injected ||
+	       ev.nmi.injected || ev.nmi.pending;
+}
+
 int kvm_vcpu_read_tsc(struct kvm_vcpu *vc, uint64_t *tsc)
 {
 	struct {

@@ -109,6 +109,11 @@ void kvm_destroy_vcpu(struct kvm_vcpu *vc);
 /* Put a vCPU into 64-bit mode at CPL3 on the hypervisor's GDT/IDT/TSS. */
 int kvm_vcpu_setup_pv(struct kvm_vm *vm, struct kvm_vcpu *vc, const struct hv_layout *l,
 		      unsigned id, uint64_t cr3);
+/* Switch saved segment state to the hypervisor's CPL0 selectors. */
+void kvm_sregs_enter_cpl0(struct kvm_sregs *s);
+/* Whether KVM holds an exception or interrupt not yet delivered to the
+ * guest (the vCPU was stopped in the middle of an event delivery). */
+bool kvm_vcpu_event_in_flight(struct kvm_vcpu *vc);
 /* Read the guest TSC (MSR 0x10) of a vCPU. */
 int kvm_vcpu_read_tsc(struct kvm_vcpu *vc, uint64_t *tsc);
 
