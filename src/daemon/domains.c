@@ -1,0 +1,485 @@
+/*
+ * Domains held by kxend: creation with their XenStore home, the hooks the
+ * core calls on vCPU threads, and teardown on the loop thread.
+ */
+#include "daemon/kxend.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "core/core.h"
+#include "xenstore/xenstore.h"
+#include "xen/xen.h"
+
+static const char *const action_names[] = {
+	[KD_ACTION_DESTROY] = "destroy",
+	[KD_ACTION_RESTART] = "restart",
+	[KD_ACTION_RENAME_RESTART] = "rename-restart",
+	[KD_ACTION_PRESERVE] = "preserve",
+	[KD_ACTION_COREDUMP_DESTROY] = "coredump-destroy",
+	[KD_ACTION_COREDUMP_RESTART] = "coredump-restart",
+	[KD_ACTION_SOFT_RESET] = "soft-reset",
+};
+
+const char *kd_action_name(enum kd_action a)
+{
+	return (unsigned)a < ARRAY_SIZE(action_names) ? action_names[a] : "?";
+}
+
+int kd_action_parse(const char *s, enum kd_action *out)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(action_names); i++) {
+		if (!strcmp(s, action_names[i])) {
+			*out = (enum kd_action)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Names become file names (console/<name>.log) and must never be
+ * mistaken for a domid, so: [A-Za-z0-9_.-], not all digits, no leading
+ * dot. */
+bool kd_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	bool digits_only = true;
+
+	if (n == 0 || n > KXEND_NAME_MAX || name[0] == '.' || !strcmp(name, "Domain-0"))
+		return false;
+	for (const char *c = name; *c; c++) {
+		bool digit = *c >= '0' && *c <= '9';
+		bool ok = digit || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			  *c == '_' || *c == '.' || *c == '-';
+		if (!ok)
+			return false;
+		digits_only &= digit;
+	}
+	return !digits_only;
+}
+
+struct kdom *kd_by_domid(struct kxend *k, uint16_t domid)
+{
+	for (struct kdom *kd = k->doms; kd; kd = kd->next)
+		if (kd->domid == domid)
+			return kd;
+	return NULL;
+}
+
+struct kdom *kd_find(struct kxend *k, const char *spec)
+{
+	uint64_t id;
+
+	if (ctl_parse_u64(spec, 0, UINT16_MAX, &id) == 0)
+		return kd_by_domid(k, (uint16_t)id);
+	for (struct kdom *kd = k->doms; kd; kd = kd->next)
+		if (!strcmp(kd->name, spec))
+			return kd;
+	return NULL;
+}
+
+/* ---- hooks: vCPU threads ------------------------------------------------ */
+
+static void kd_raise(struct kdom *kd, unsigned ev)
+{
+	atomic_fetch_or(&kd->pending, ev);
+	kxend_wake(kd->k);
+}
+
+static void hook_console_io(void *opaque, struct domain *d, const char *buf, size_t len)
+{
+	struct kdom *kd = opaque;
+
+	pthread_mutex_lock(&kd->io_lock);
+	size_t room = KXEND_IO_BUF_MAX - kd->io_len;
+	if (len > room)
+		len = room;     /* the loop is far behind: drop, never block */
+	if (len && !kd->io_buf)
+		kd->io_buf = malloc(KXEND_IO_BUF_MAX);
+	if (len && kd->io_buf) {
+		memcpy(kd->io_buf + kd->io_len, buf, len);
+		kd->io_len += len;
+	}
+	pthread_mutex_unlock(&kd->io_lock);
+	kd_raise(kd, KD_EV_CONSOLE);
+}
+
+static void hook_backend_event(void *opaque, struct domain *d, uint32_t port)
+{
+	struct kdom *kd = opaque;
+
+	if (port == domain_store_port(d))
+		kd_raise(kd, KD_EV_STORE);
+	else if (port == domain_console_port(d))
+		kd_raise(kd, KD_EV_CONSOLE);
+}
+
+static void hook_shutdown(void *opaque, struct domain *d, unsigned reason)
+{
+	struct kdom *kd = opaque;
+
+	atomic_store(&kd->shutdown_reason, reason);
+	kd_raise(kd, KD_EV_SHUTDOWN);
+}
+
+static const struct domain_hooks kd_hooks = {
+	.console_io = hook_console_io,
+	.backend_event = hook_backend_event,
+	.shutdown = hook_shutdown,
+};
+
+/* ---- creation --------------------------------------------------------------- */
+
+static int kd_alloc_domid(struct kxend *k, uint16_t *out)
+{
+	for (unsigned tries = 0; tries < KXEND_MAX_DOMID; tries++) {
+		uint16_t id = k->next_domid;
+		k->next_domid = id >= KXEND_MAX_DOMID ? 1 : id + 1;
+		if (!kd_by_domid(k, id)) {
+			*out = id;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static int xs_home_write(struct kxend *k, uint16_t domid, const char *rel, const char *val)
+{
+	char path[256];
+	snprintf(path, sizeof path, "/local/domain/%u/%s", domid, rel);
+	return xs_write_str(k->xs, path, val);
+}
+
+static int xs_home_mkdir(struct kxend *k, uint16_t domid, const char *rel)
+{
+	char path[256];
+	snprintf(path, sizeof path, "/local/domain/%u/%s", domid, rel);
+	return xs_mkdir(k->xs, path);
+}
+
+/* The nodes a Linux guest expects in its home, as xl writes them. */
+static int kd_store_setup(struct kxend *k, struct kdom *kd, unsigned vcpus)
+{
+	struct xs_conn *conn;
+	char num[32], rel[64];
+	int rc;
+
+	rc = xs_introduce(k->xs, kd->domid, domain_store_ring(kd->d),
+			  domain_store_port(kd->d), &conn);
+	if (rc)
+		return rc;
+	rc = xs_home_write(k, kd->domid, "name", kd->name);
+	snprintf(num, sizeof num, "%u", kd->domid);
+	rc = rc ? rc : xs_home_write(k, kd->domid, "domid", num);
+	snprintf(num, sizeof num, "%llu", (unsigned long long)kd->memory_mib * 1024);
+	rc = rc ? rc : xs_home_write(k, kd->domid, "memory/target", num);
+	snprintf(num, sizeof num, "%llu", (unsigned long long)kd->maxmem_mib * 1024);
+	rc = rc ? rc : xs_home_write(k, kd->domid, "memory/static-max", num);
+	for (unsigned i = 0; i < vcpus && !rc; i++) {
+		snprintf(rel, sizeof rel, "cpu/%u/availability", i);
+		rc = xs_home_write(k, kd->domid, rel, "online");
+	}
+	snprintf(num, sizeof num, "%u", domain_console_port(kd->d));
+	rc = rc ? rc : xs_home_write(k, kd->domid, "console/port", num);
+	rc = rc ? rc : xs_home_mkdir(k, kd->domid, "control");
+	rc = rc ? rc : xs_home_mkdir(k, kd->domid, "device");
+	xs_dispatch_watches(k->xs);
+	return rc;
+}
+
+static int check_file(const char *what, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (path[0] != '/') {
+		snprintf(err, errlen, "%s path must be absolute: %s", what, path);
+		return -EINVAL;
+	}
+	if (stat(path, &st)) {
+		int e = errno;
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s %s: not a regular file", what, path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int kd_check_request(struct kxend *k, const struct domain_create_req *req,
+			    char *err, size_t errlen)
+{
+	if (!kd_name_valid(req->name)) {
+		snprintf(err, errlen, "bad domain name \"%s\": use 1-%d of [A-Za-z0-9_.-], "
+			 "not only digits", req->name, KXEND_NAME_MAX);
+		return -EINVAL;
+	}
+	if (kd_find(k, req->name)) {
+		snprintf(err, errlen, "a domain named \"%s\" already exists", req->name);
+		return -EEXIST;
+	}
+	if (k->nr_doms >= KXEND_MAX_DOMAINS) {
+		snprintf(err, errlen, "too many domains (at most %d)", KXEND_MAX_DOMAINS);
+		return -ENOSPC;
+	}
+	int rc = check_file("kernel", req->kernel, err, errlen);
+	if (!rc && req->ramdisk)
+		rc = check_file("ramdisk", req->ramdisk, err, errlen);
+	return rc;
+}
+
+static struct kdom *kd_new(struct kxend *k, const struct domain_create_req *req)
+{
+	struct kdom *kd = calloc(1, sizeof *kd);
+	if (!kd)
+		return NULL;
+	kd->k = k;
+	kd->log_fd = -1;
+	snprintf(kd->name, sizeof kd->name, "%s", req->name);
+	kd->memory_mib = req->memory_mib;
+	kd->maxmem_mib = req->maxmem_mib > req->memory_mib ? req->maxmem_mib : req->memory_mib;
+	kd->on_poweroff = req->on_poweroff;
+	kd->on_reboot = req->on_reboot;
+	kd->on_crash = req->on_crash;
+	pthread_mutex_init(&kd->io_lock, NULL);
+	return kd;
+}
+
+static void kd_free(struct kdom *kd)
+{
+	if (kd->log_fd >= 0 && close(kd->log_fd))
+		log_warn("close console log of %s: %s", kd->name, strerror(errno));
+	pthread_mutex_destroy(&kd->io_lock);
+	free(kd->io_buf);
+	free(kd);
+}
+
+int kd_create(struct kxend *k, const struct domain_create_req *req,
+	      struct client *attach, struct kdom **out, char *err, size_t errlen)
+{
+	struct domain_params p = { 0 };
+	struct kdom *kd;
+	int rc;
+
+	rc = kd_check_request(k, req, err, errlen);
+	if (rc)
+		return rc;
+	kd = kd_new(k, req);
+	if (!kd) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = kd_alloc_domid(k, &kd->domid);
+	if (rc) {
+		snprintf(err, errlen, "no free domain id");
+		kd_free(kd);
+		return rc;
+	}
+	p = (struct domain_params){
+		.domid = kd->domid, .name = kd->name, .memory_mib = req->memory_mib,
+		.vcpus = req->vcpus, .max_vcpus = req->max_vcpus, .kernel = req->kernel,
+		.ramdisk = req->ramdisk, .cmdline = req->cmdline, .hooks = &kd_hooks,
+		.opaque = kd,
+	};
+	rc = console_open_log(k, kd, err, errlen);
+	if (rc) {
+		kd_free(kd);
+		return rc;
+	}
+	rc = domain_create(&p, &kd->d, err, errlen);
+	if (rc) {
+		kd_free(kd);
+		return rc;
+	}
+	/* On the list before the store is set up, so kd_destroy can undo
+	 * everything from here on. */
+	kd->next = k->doms;
+	k->doms = kd;
+	k->nr_doms++;
+	rc = kd_store_setup(k, kd, req->vcpus);
+	if (rc) {
+		snprintf(err, errlen, "cannot set up the domain's XenStore home: %s", strerror(-rc));
+		kd_destroy(k, kd, "XenStore setup failed");
+		return rc;
+	}
+	if (attach)
+		console_attach(kd, attach);
+	if (req->paused)
+		domain_pause(kd->d);
+	rc = domain_start(kd->d);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the vCPUs: %s", strerror(-rc));
+		kd_destroy(k, kd, "vCPU start failed");
+		return rc;
+	}
+	log_info("domain %u (%s) created: %llu MiB, %u vCPUs, kernel %s%s", kd->domid, kd->name,
+		 (unsigned long long)req->memory_mib, req->vcpus, req->kernel,
+		 req->paused ? ", paused" : "");
+	*out = kd;
+	return 0;
+}
+
+/* ---- teardown --------------------------------------------------------------- */
+
+static void kd_unlink(struct kxend *k, struct kdom *kd)
+{
+	for (struct kdom **pp = &k->doms; *pp; pp = &(*pp)->next) {
+		if (*pp == kd) {
+			*pp = kd->next;
+			k->nr_doms--;
+			return;
+		}
+	}
+}
+
+void kd_destroy(struct kxend *k, struct kdom *kd, const char *why)
+{
+	log_info("destroying domain %u (%s): %s", kd->domid, kd->name, why);
+	/* The ring lives in guest memory: read what is left while it exists. */
+	console_flush(kd, true);
+	domain_destroy(kd->d);
+	kd->d = NULL;
+	/* vCPU threads are gone; console_io text they left is still ours. */
+	console_flush(kd, false);
+	int rc = xs_release(k->xs, kd->domid);
+	if (rc && rc != -ENOENT)
+		log_warn("xs_release(%u): %s", kd->domid, strerror(-rc));
+	xs_dispatch_watches(k->xs);
+	console_detach_all(k, kd->domid);
+	kd_unlink(k, kd);
+	kd_free(kd);
+}
+
+void kd_destroy_all(struct kxend *k)
+{
+	while (k->doms)
+		kd_destroy(k, k->doms, "the daemon is stopping");
+}
+
+static const char *reason_name(unsigned reason)
+{
+	switch (reason) {
+	case SHUTDOWN_poweroff: return "poweroff";
+	case SHUTDOWN_reboot: return "reboot";
+	case SHUTDOWN_suspend: return "suspend";
+	case SHUTDOWN_crash: return "crash";
+	case SHUTDOWN_watchdog: return "watchdog";
+	case SHUTDOWN_soft_reset: return "soft_reset";
+	default: return "unknown";
+	}
+}
+
+static enum kd_action kd_action_for(const struct kdom *kd, unsigned reason)
+{
+	switch (reason) {
+	case SHUTDOWN_poweroff: return kd->on_poweroff;
+	case SHUTDOWN_reboot: return kd->on_reboot;
+	case SHUTDOWN_suspend: return KD_ACTION_PRESERVE;
+	default: return kd->on_crash;   /* crash, watchdog, anything odd */
+	}
+}
+
+/* Returns true if kd was destroyed. */
+static bool kd_handle_shutdown(struct kxend *k, struct kdom *kd)
+{
+	unsigned reason = atomic_load(&kd->shutdown_reason);
+	enum kd_action a = kd_action_for(kd, reason);
+	char why[96];
+
+	if (kd->shutdown_handled)
+		return false;
+	log_info("domain %u (%s) shut down: %s, action %s", kd->domid, kd->name,
+		 reason_name(reason), kd_action_name(a));
+	snprintf(why, sizeof why, "shut down (%s)", reason_name(reason));
+	switch (a) {
+	case KD_ACTION_PRESERVE:
+		kd->shutdown_handled = true;
+		console_flush(kd, true);
+		return false;
+	case KD_ACTION_DESTROY:
+	case KD_ACTION_COREDUMP_DESTROY:
+		break;
+	default:
+		log_warn("domain %u (%s): action %s is not supported yet, destroying instead",
+			 kd->domid, kd->name, kd_action_name(a));
+		break;
+	}
+	kd_destroy(k, kd, why);
+	return true;
+}
+
+static void store_notify(void *opaque, uint32_t domid, uint32_t port)
+{
+	struct kdom *kd = domid <= UINT16_MAX ? kd_by_domid(opaque, (uint16_t)domid) : NULL;
+
+	if (kd && kd->d)
+		domain_notify(kd->d, port);
+}
+
+static void kd_serve_store(struct kxend *k)
+{
+	/* Bounded: a guest that keeps the store busy must not starve the
+	 * control socket; the next wake-up continues. */
+	for (int i = 0; i < 64; i++)
+		if (!(xs_poll(k->xs, store_notify, k) & XS_PROCESS_AGAIN))
+			break;
+	xs_dispatch_watches(k->xs);
+}
+
+void kd_process_events(struct kxend *k)
+{
+	bool store = false;
+	struct kdom *kd, *next;
+
+	/* Take every domain's bits first: a bit raised after this is
+	 * followed by another wake-up, so nothing is lost. */
+	for (kd = k->doms; kd; kd = kd->next) {
+		kd->ev_taken = atomic_exchange(&kd->pending, 0);
+		store |= (kd->ev_taken & KD_EV_STORE) != 0;
+	}
+	if (store)
+		kd_serve_store(k);
+	for (kd = k->doms; kd; kd = next) {
+		next = kd->next;
+		if (kd->ev_taken & KD_EV_CONSOLE)
+			console_flush(kd, true);
+		if (kd->ev_taken & KD_EV_SHUTDOWN)
+			kd_handle_shutdown(k, kd);
+	}
+}
+
+int kd_request_shutdown(struct kxend *k, struct kdom *kd, const char *what)
+{
+	int rc = xs_home_write(k, kd->domid, "control/shutdown", what);
+	if (rc)
+		return rc;
+	log_info("asked domain %u (%s) to %s (control/shutdown)", kd->domid, kd->name, what);
+	/* Deliver the watch event the write raised to the guest's ring. */
+	kd_serve_store(k);
+	return 0;
+}
+
+void kd_state(struct kdom *kd, char buf[7], uint64_t *cpu_ns, uint64_t *mem_kib,
+	      unsigned *vcpus)
+{
+	struct domain_info info;
+
+	domain_get_info(kd->d, &info);
+	bool crashed = info.shutdown && info.shutdown_reason == SHUTDOWN_crash;
+	buf[0] = !info.shutdown && !info.paused && !info.blocked ? 'r' : '-';
+	buf[1] = !info.shutdown && !info.paused && info.blocked ? 'b' : '-';
+	buf[2] = info.paused ? 'p' : '-';
+	buf[3] = info.shutdown && !crashed ? 's' : '-';
+	buf[4] = crashed ? 'c' : '-';
+	buf[5] = '-';   /* dying: teardown is synchronous, never seen */
+	buf[6] = 0;
+	*cpu_ns = info.cpu_time_ns;
+	*mem_kib = info.memory_kib;
+	*vcpus = info.vcpus_online;
+}

@@ -1,0 +1,141 @@
+/*
+ * kxend's private structures.  One event-loop thread owns everything in
+ * struct kxend: the XenStore, the domain list, the clients.  vCPU threads
+ * only touch a domain's `pending` bits, its console_io buffer (under
+ * io_lock) and the wake eventfd.
+ */
+#ifndef KXEND_H
+#define KXEND_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control/control.h"
+
+struct domain;
+struct xs_store;
+
+#define KXEND_MAX_DOMAINS  256
+#define KXEND_MAX_CLIENTS  128
+#define KXEND_MAX_DOMID    0x7fef   /* DOMID_FIRST_RESERVED - 1 */
+#define KXEND_NAME_MAX     63
+/* A console client that does not read loses output beyond this. */
+#define KXEND_CLIENT_OUT_MAX (1u << 20)
+/* console_io text buffered between a vCPU thread and the loop. */
+#define KXEND_IO_BUF_MAX   (256u << 10)
+
+enum kd_action {
+	KD_ACTION_DESTROY,
+	KD_ACTION_RESTART,
+	KD_ACTION_RENAME_RESTART,
+	KD_ACTION_PRESERVE,
+	KD_ACTION_COREDUMP_DESTROY,
+	KD_ACTION_COREDUMP_RESTART,
+	KD_ACTION_SOFT_RESET,
+};
+
+/* Bits in kdom.pending, set by hooks on vCPU threads. */
+enum {
+	KD_EV_STORE = 1,
+	KD_EV_CONSOLE = 2,
+	KD_EV_SHUTDOWN = 4,
+};
+
+struct kxend;
+
+struct kdom {
+	struct kxend *k;
+	struct domain *d;
+	uint16_t domid;
+	char name[KXEND_NAME_MAX + 1];
+	uint64_t memory_mib, maxmem_mib;
+	enum kd_action on_poweroff, on_reboot, on_crash;
+	int log_fd;                  /* console log, -1 if it could not open */
+	bool shutdown_handled;       /* preserved after shutting down */
+	bool ring_broken_logged;
+	atomic_uint pending;         /* KD_EV_* */
+	unsigned ev_taken;           /* loop thread: bits being handled */
+	atomic_uint shutdown_reason;
+	pthread_mutex_t io_lock;     /* guards io_buf/io_len */
+	char *io_buf;
+	size_t io_len;
+	struct kdom *next;
+};
+
+enum client_mode { CLIENT_CONTROL, CLIENT_CONSOLE };
+
+struct client {
+	int fd;
+	enum client_mode mode;
+	uint16_t console_domid;      /* CLIENT_CONSOLE */
+	struct ctl_parser parser;
+	char *out;                   /* bytes not yet written */
+	size_t out_len, out_cap;
+	bool read_closed;            /* the peer shut down its write side */
+	bool close_after_flush;
+	bool dead;                   /* to be freed by the loop */
+	struct client *next;
+};
+
+struct kxend {
+	char rundir[PATH_MAX];
+	int listen_fd, wake_fd, sig_fd, pid_fd;
+	struct xs_store *xs;
+	struct kdom *doms;
+	unsigned nr_doms;
+	uint16_t next_domid;
+	struct client *clients;
+	unsigned nr_clients;
+	bool stopping;
+};
+
+/* loop.c */
+int kxend_loop(struct kxend *k);
+void kxend_wake(struct kxend *k);
+/* Queue bytes for a client (dropped past KXEND_CLIENT_OUT_MAX). */
+void client_queue(struct client *c, const void *buf, size_t len);
+void client_reply(struct client *c, const struct ctl_msg *m);
+
+/* domains.c */
+struct kdom *kd_find(struct kxend *k, const char *spec);
+struct kdom *kd_by_domid(struct kxend *k, uint16_t domid);
+struct domain_create_req {
+	const char *name, *kernel, *ramdisk, *cmdline;
+	uint64_t memory_mib, maxmem_mib;
+	unsigned vcpus, max_vcpus;
+	enum kd_action on_poweroff, on_reboot, on_crash;
+	bool paused;
+};
+/* Build and (unless paused) start a domain; attach first, if non-NULL,
+ * runs before the first instruction so no console output is missed. */
+int kd_create(struct kxend *k, const struct domain_create_req *req,
+	      struct client *attach, struct kdom **out, char *err, size_t errlen);
+void kd_destroy(struct kxend *k, struct kdom *kd, const char *why);
+void kd_destroy_all(struct kxend *k);
+/* Handle KD_EV_* bits of every domain (called after a wake). */
+void kd_process_events(struct kxend *k);
+int kd_request_shutdown(struct kxend *k, struct kdom *kd, const char *what);
+const char *kd_action_name(enum kd_action a);
+int kd_action_parse(const char *s, enum kd_action *out);
+bool kd_name_valid(const char *name);
+/* "r-----" style state of a domain; buf has room for 7 bytes. */
+void kd_state(struct kdom *kd, char buf[7], uint64_t *cpu_ns, uint64_t *mem_kib,
+	      unsigned *vcpus);
+
+/* console.c */
+void console_attach(struct kdom *kd, struct client *c);
+/* Move everything the guest printed to the log and console clients. */
+void console_flush(struct kdom *kd, bool ring);
+void console_input(struct kxend *k, struct client *c, const char *buf, size_t len);
+/* Close the console clients of a domain that is going away. */
+void console_detach_all(struct kxend *k, uint16_t domid);
+int console_open_log(struct kxend *k, struct kdom *kd, char *err, size_t errlen);
+
+/* commands.c */
+void command_dispatch(struct kxend *k, struct client *c, struct ctl_msg *req);
+
+#endif

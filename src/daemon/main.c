@@ -1,0 +1,308 @@
+/*
+ * kxend: the kxen daemon.  Holds every domain (each its own KVM VM in this
+ * process), serves the XenStore and the consoles, and answers the control
+ * socket <rundir>/kxend.sock (docs/control-api.md).
+ *
+ *   kxend [--foreground] [--help]
+ *
+ * $KXEN_RUNDIR (default /run/kxen) holds kxend.sock, kxend.pid, kxend.log
+ * and console/<name>.log.  Without --foreground the daemon detaches once
+ * its socket is listening, so a client may connect as soon as the
+ * starting process exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "daemon/kxend.h"
+#include "xenstore/xenstore.h"
+
+/* <rundir>/<name>; the rundir was length-checked, so this fits. */
+static const char *run_path(const struct kxend *k, const char *name, char *buf, size_t len)
+{
+	if (snprintf(buf, len, "%s/%s", k->rundir, name) >= (int)len)
+		buf[0] = 0;
+	return buf;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	int n = snprintf(buf, sizeof buf, "%s", path);
+
+	if (n < 0 || (size_t)n >= sizeof buf)
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; ; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char c = *p;
+		*p = 0;
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -errno;
+		*p = c;
+		if (!c)
+			return 0;
+	}
+}
+
+static int rundir_setup(struct kxend *k, char *err, size_t errlen)
+{
+	char sub[PATH_MAX];
+	int n = snprintf(k->rundir, sizeof k->rundir, "%s", ctl_rundir());
+	int rc;
+
+	if (n < 0 || n >= (int)sizeof k->rundir - 64 || k->rundir[0] != '/') {
+		snprintf(err, errlen, "KXEN_RUNDIR must be an absolute path");
+		return -EINVAL;
+	}
+	rc = mkdir_p(k->rundir, 0755);
+	run_path(k, "console", sub, sizeof sub);
+	if (!rc)
+		rc = mkdir_p(sub, 0750);
+	if (rc)
+		snprintf(err, errlen, "cannot create %.300s: %s", sub, strerror(-rc));
+	return rc;
+}
+
+static int open_log(struct kxend *k, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	run_path(k, "kxend.log", path, sizeof path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %.300s: %s", path, strerror(errno));
+		return -errno;
+	}
+	log_set_fd(fd);
+	return 0;
+}
+
+/* The pid file doubles as the lock that keeps two daemons off one rundir:
+ * the flock lives as long as the open file description, which the
+ * detached child inherits. */
+static int lock_pidfile(struct kxend *k, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	run_path(k, "kxend.pid", path, sizeof path);
+	k->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (k->pid_fd < 0) {
+		snprintf(err, errlen, "cannot open %.300s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (flock(k->pid_fd, LOCK_EX | LOCK_NB)) {
+		int e = errno;
+		if (e == EWOULDBLOCK)
+			snprintf(err, errlen, "another kxend is running with %.300s", k->rundir);
+		else
+			snprintf(err, errlen, "cannot lock %.300s: %s", path, strerror(e));
+		/* Not ours: cleanup() must leave that daemon's pid file alone. */
+		close(k->pid_fd);
+		k->pid_fd = -1;
+		return -e;
+	}
+	return 0;
+}
+
+static int write_pidfile(struct kxend *k)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+
+	if (ftruncate(k->pid_fd, 0) || pwrite(k->pid_fd, buf, (size_t)n, 0) != n)
+		return -errno;
+	return 0;
+}
+
+static int listen_socket(struct kxend *k, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	if (ctl_socket_path(sun.sun_path, sizeof sun.sun_path)) {
+		snprintf(err, errlen, "socket path too long under %.300s", k->rundir);
+		return -ENAMETOOLONG;
+	}
+	/* We hold the rundir's lock, so a socket file left here is stale. */
+	if (unlink(sun.sun_path) && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove stale %.300s: %s", sun.sun_path, strerror(errno));
+		return -errno;
+	}
+	k->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (k->listen_fd < 0 ||
+	    bind(k->listen_fd, (struct sockaddr *)&sun, sizeof sun) ||
+	    chmod(sun.sun_path, 0600) || listen(k->listen_fd, 64)) {
+		int e = errno;
+		snprintf(err, errlen, "cannot listen on %.300s: %s", sun.sun_path, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/* Fork; the parent returns 1 and exits, the child continues detached. */
+static int daemonize(char *err, size_t errlen)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -errno;
+	}
+	if (pid > 0)
+		return 1;
+	if (setsid() < 0) {
+		snprintf(err, errlen, "setsid: %s", strerror(errno));
+		return -errno;
+	}
+	int fd = open("/dev/null", O_RDWR);
+	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
+		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
+		return -errno;
+	}
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
+/* Signals arrive through a signalfd read by the loop.  Blocked here,
+ * before any vCPU thread exists, so every thread inherits the mask and
+ * SIGTERM never interrupts a vCPU. */
+static int signals_setup(struct kxend *k)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return -errno;
+	k->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return k->sig_fd < 0 ? -errno : 0;
+}
+
+static int store_setup(struct kxend *k)
+{
+	k->xs = xs_create(NULL);
+	if (!k->xs)
+		return -ENOMEM;
+	int rc = xs_write_str(k->xs, "/local/domain/0/name", "Domain-0");
+	return rc ? rc : xs_write_str(k->xs, "/local/domain/0/domid", "0");
+}
+
+static int runtime_setup(struct kxend *k, char *err, size_t errlen)
+{
+	int rc = write_pidfile(k);
+	if (rc) {
+		snprintf(err, errlen, "cannot write the pid file: %s", strerror(-rc));
+		return rc;
+	}
+	k->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (k->wake_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -errno;
+	}
+	rc = signals_setup(k);
+	if (rc) {
+		snprintf(err, errlen, "cannot set up signals: %s", strerror(-rc));
+		return rc;
+	}
+	rc = store_setup(k);
+	if (rc)
+		snprintf(err, errlen, "cannot create the XenStore: %s", strerror(-rc));
+	return rc;
+}
+
+static void cleanup(struct kxend *k)
+{
+	char path[PATH_MAX];
+
+	kd_destroy_all(k);
+	while (k->clients) {
+		struct client *c = k->clients;
+		k->clients = c->next;
+		close(c->fd);
+		ctl_parser_dispose(&c->parser);
+		free(c->out);
+		free(c);
+	}
+	if (k->xs)
+		xs_destroy(k->xs);
+	run_path(k, CTL_SOCKET_NAME, path, sizeof path);
+	if (k->listen_fd >= 0 && unlink(path))
+		log_warn("unlink %.300s: %s", path, strerror(errno));
+	run_path(k, "kxend.pid", path, sizeof path);
+	if (k->pid_fd >= 0 && unlink(path))
+		log_warn("unlink %.300s: %s", path, strerror(errno));
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: kxend [--foreground]\n"
+		   "  Runs the kxen daemon; state lives in $KXEN_RUNDIR (default %s).\n",
+		CTL_DEFAULT_RUNDIR);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct kxend k = { .listen_fd = -1, .wake_fd = -1, .sig_fd = -1, .pid_fd = -1,
+			   .next_domid = 1 };
+	bool foreground = false;
+	char err[512] = "";
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': foreground = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+	rc = rundir_setup(&k, err, sizeof err);
+	if (!rc)
+		rc = open_log(&k, err, sizeof err);
+	if (!rc)
+		rc = lock_pidfile(&k, err, sizeof err);
+	if (!rc)
+		rc = listen_socket(&k, err, sizeof err);
+	if (!rc && !foreground)
+		rc = daemonize(err, sizeof err);
+	if (rc == 1)
+		return 0;   /* the parent: the detached child serves */
+	if (!rc)
+		rc = runtime_setup(&k, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "kxend: %s\n", err);
+		log_err("%s", err);
+		cleanup(&k);
+		return 1;
+	}
+	log_info("kxend %ld listening on %s/%s", (long)getpid(), k.rundir, CTL_SOCKET_NAME);
+	rc = kxend_loop(&k);
+	cleanup(&k);
+	log_info("kxend stopped");
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,200 @@
+/*
+ * xl create [-c] [-p] [-n] FILE.cfg [key=value...]
+ *
+ * The config is parsed here with the toolstack library (so its
+ * line-numbered errors reach the user unchanged); the daemon gets only the
+ * resulting numbers and absolute paths.
+ */
+#include "xl/xl.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "toolstack/toolstack.h"
+
+/* Wire names of the actions, in enum ts_action order (control-api.md). */
+static const char *action_wire_name(enum ts_action a)
+{
+	static const char *const names[] = {
+		[TS_ACTION_DESTROY] = "destroy",
+		[TS_ACTION_RESTART] = "restart",
+		[TS_ACTION_RENAME_RESTART] = "rename-restart",
+		[TS_ACTION_PRESERVE] = "preserve",
+		[TS_ACTION_COREDUMP_DESTROY] = "coredump-destroy",
+		[TS_ACTION_COREDUMP_RESTART] = "coredump-restart",
+		[TS_ACTION_SOFT_RESET] = "soft-reset",
+	};
+	return (unsigned)a < sizeof names / sizeof names[0] && names[a] ? names[a] : "destroy";
+}
+
+/* The daemon runs with another working directory: relative paths are
+ * resolved against ours, like xl resolves them against the caller's. */
+static int absolute_path(const char *path, char *buf, size_t len)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/')
+		return snprintf(buf, len, "%s", path) < (int)len ? 0 : -ENAMETOOLONG;
+	if (!getcwd(cwd, sizeof cwd))
+		return -errno;
+	return snprintf(buf, len, "%s/%s", cwd, path) < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+static int add_path(struct ctl_msg *req, const char *key, const char *path)
+{
+	char abs[PATH_MAX];
+	int rc = absolute_path(path, abs, sizeof abs);
+
+	if (rc) {
+		xl_err("%s \"%s\": %s", key, path, strerror(-rc));
+		return rc;
+	}
+	rc = ctl_msg_add(req, key, abs);
+	if (rc)
+		xl_err("%s \"%s\": cannot be sent (newline in the path?)", key, path);
+	return rc;
+}
+
+static int build_request(const struct domain_config *dc, bool paused, bool console,
+			 struct ctl_msg *req)
+{
+	int rc = ctl_msg_set_head(req, "create");
+
+	if (!dc->name || !dc->kernel) {
+		xl_err("the configuration names no %s", dc->name ? "kernel" : "domain name");
+		return -EINVAL;
+	}
+	rc = rc ? rc : ctl_msg_add(req, "name", dc->name);
+	/* kB in the model, MiB on the wire (rounded up, never below 1). */
+	rc = rc ? rc : ctl_msg_addf(req, "memory", "%llu",
+				    (unsigned long long)(dc->target_memkb + 1023) / 1024);
+	rc = rc ? rc : ctl_msg_addf(req, "maxmem", "%llu",
+				    (unsigned long long)(dc->max_memkb + 1023) / 1024);
+	rc = rc ? rc : ctl_msg_addf(req, "vcpus", "%u", dc->vcpus);
+	rc = rc ? rc : ctl_msg_addf(req, "maxvcpus", "%u", dc->max_vcpus);
+	rc = rc ? rc : ctl_msg_add(req, "on_poweroff", action_wire_name(dc->on_poweroff));
+	rc = rc ? rc : ctl_msg_add(req, "on_reboot", action_wire_name(dc->on_reboot));
+	rc = rc ? rc : ctl_msg_add(req, "on_crash", action_wire_name(dc->on_crash));
+	rc = rc ? rc : ctl_msg_add(req, "paused", paused ? "1" : "0");
+	rc = rc ? rc : ctl_msg_add(req, "console", console ? "1" : "0");
+	if (rc) {
+		xl_err("the configuration cannot be sent (name \"%s\")", dc->name);
+		return rc;
+	}
+	if (dc->cmdline && ctl_msg_add(req, "cmdline", dc->cmdline)) {
+		xl_err("cmdline cannot be sent (too long or has a newline)");
+		return -EINVAL;
+	}
+	rc = add_path(req, "kernel", dc->kernel);
+	if (!rc && dc->ramdisk)
+		rc = add_path(req, "ramdisk", dc->ramdisk);
+	return rc;
+}
+
+/* The daemon has no device backends yet: say so instead of pretending. */
+static void warn_unsupported(const struct domain_config *dc)
+{
+	if (dc->nr_disks)
+		fprintf(stderr, "xl: warning: %zu disk(s) ignored: block devices are not "
+			"supported yet\n", dc->nr_disks);
+	if (dc->nr_nics)
+		fprintf(stderr, "xl: warning: %zu vif(s) ignored: network devices are not "
+			"supported yet\n", dc->nr_nics);
+	if (dc->nr_pcidevs)
+		fprintf(stderr, "xl: warning: %zu PCI device(s) ignored: passthrough is not "
+			"supported yet\n", dc->nr_pcidevs);
+}
+
+static int parse_config(const char *file, char **overrides, size_t nr,
+			struct domain_config *dc)
+{
+	struct ts_error err;
+	char msg[1024];
+
+	fprintf(stderr, "Parsing config from %s\n", file);
+	int rc = domain_config_parse_file(dc, file, (const char *const *)overrides, nr, &err);
+	for (size_t i = 0; i < dc->nr_warnings; i++)
+		fprintf(stderr, "%s\n", dc->warnings[i]);
+	if (rc) {
+		ts_error_format(&err, msg, sizeof msg);
+		fprintf(stderr, "%s\n", msg);
+	}
+	return rc;
+}
+
+static int print_json(const struct domain_config *dc)
+{
+	char *json;
+	int rc = domain_config_to_json(dc, &json);
+
+	if (rc) {
+		xl_err("cannot render the configuration: %s", strerror(-rc));
+		return 1;
+	}
+	fputs(json, stdout);
+	free(json);
+	return 0;
+}
+
+static int create_domain(const struct domain_config *dc, bool paused, bool console)
+{
+	struct ctl_msg req, rep;
+	struct xl_conn conn = { .fd = -1 };
+	int rc;
+
+	ctl_msg_init(&req);
+	ctl_msg_init(&rep);
+	warn_unsupported(dc);
+	rc = build_request(dc, paused, console, &req) ? 1 : 0;
+	if (!rc)
+		rc = xl_call(&req, &rep, console ? &conn : NULL);
+	if (!rc && console) {
+		rc = xl_console_relay(&conn);
+		xl_conn_close(&conn);
+	}
+	ctl_msg_dispose(&rep);
+	ctl_msg_dispose(&req);
+	return rc;
+}
+
+int main_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dryrun", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool paused = false, console = false, dryrun = false;
+	struct domain_config dc;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "+hpcn", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': paused = true; break;
+		case 'c': console = true; break;
+		case 'n': dryrun = true; break;
+		default:
+			help("create", c != 'h');
+			return c != 'h';
+		}
+	}
+	if (optind >= argc) {
+		help("create", true);
+		return 1;
+	}
+	domain_config_init(&dc);
+	rc = parse_config(argv[optind], argv + optind + 1, (size_t)(argc - optind - 1), &dc);
+	if (rc)
+		rc = 1;
+	else if (dryrun)
+		rc = print_json(&dc);
+	else
+		rc = create_domain(&dc, paused, console);
+	domain_config_dispose(&dc);
+	return rc;
+}
