@@ -59,7 +59,14 @@ void time_update_vcpu(struct vcpu *v)
 	uint32_t ver = __atomic_load_n(&t->version, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->version, ver + 1, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	t->tsc_timestamp = (uint64_t)((int64_t)__rdtsc() + v->tsc_offset);
+	/* Read the vCPU's own TSC (it is stopped while we are here), so the
+	 * guest never sees a TSC below tsc_timestamp: a negative delta would
+	 * make its clock jump by ~2^64 ticks.  Host and guest TSCs of a nested
+	 * VM are not reliably in step, so no offset arithmetic. */
+	uint64_t guest_tsc;
+	if (kvm_vcpu_read_tsc(&v->kvm, &guest_tsc))
+		guest_tsc = (uint64_t)((int64_t)__rdtsc() + v->tsc_offset);
+	t->tsc_timestamp = guest_tsc;
 	t->system_time = (uint64_t)now_ns();
 	t->tsc_to_system_mul = mul;
 	t->tsc_shift = shift;

@@ -44,22 +44,26 @@ static struct {
 #define ECX_HIDE_X1 (BIT(2) /*SVM*/ | BIT(3) /*EXTAPIC*/ | BIT(10) /*IBS*/ | BIT(13) /*WDT*/ | \
 		     BIT(16) /*FMA4*/ | BIT(11) /*XOP*/ | BIT(22) /*TOPOEXT*/ | BIT(23) /*PERFCTR*/)
 
+/* A kvm_cpuid2 with room for MAX_ENTRIES entries (a flexible array). */
+static struct kvm_cpuid2 *cpuid2_alloc(void)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof *c + MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
+	if (c)
+		c->nent = MAX_ENTRIES;
+	return c;
+}
+
 static void load_host(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	struct {
-		struct kvm_cpuid2 h;
-		struct kvm_cpuid_entry2 e[MAX_ENTRIES];
-	} c;
-	if (fd < 0)
-		return;
-	memset(&c, 0, sizeof c);
-	c.h.nent = MAX_ENTRIES;
-	if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, &c) == 0) {
-		host.nent = (int)c.h.nent;
-		memcpy(host.e, c.e, sizeof(c.e[0]) * c.h.nent);
+	struct kvm_cpuid2 *c = cpuid2_alloc();
+	if (fd >= 0 && c && ioctl(fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+		host.nent = (int)c->nent;
+		memcpy(host.e, c->entries, sizeof(c->entries[0]) * c->nent);
 	}
-	close(fd);
+	free(c);
+	if (fd >= 0)
+		close(fd);
 }
 
 static const struct kvm_cpuid_entry2 *host_leaf(uint32_t leaf, uint32_t sub)
@@ -150,10 +154,7 @@ void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 
 int kvm_vcpu_set_cpuid(struct kvm_vm *vm, struct kvm_vcpu *vc)
 {
-	struct {
-		struct kvm_cpuid2 h;
-		struct kvm_cpuid_entry2 e[MAX_ENTRIES];
-	} *c = calloc(1, sizeof *c);
+	struct kvm_cpuid2 *c = cpuid2_alloc();
 	int n = 0, rc = 0;
 	(void)vm;
 	if (!c)
@@ -169,20 +170,20 @@ int kvm_vcpu_set_cpuid(struct kvm_vm *vm, struct kvm_vcpu *vc)
 			continue;           /* KVM's own leaves stay hidden */
 		uint32_t r[4];
 		cpuid_policy(e->function, e->index, r);
-		c->e[n] = *e;
-		c->e[n].eax = r[0];
-		c->e[n].ebx = r[1];
-		c->e[n].ecx = r[2];
-		c->e[n].edx = r[3];
+		c->entries[n] = *e;
+		c->entries[n].eax = r[0];
+		c->entries[n].ebx = r[1];
+		c->entries[n].ecx = r[2];
+		c->entries[n].edx = r[3];
 		n++;
 	}
 	for (uint32_t leaf = 0x40000000; leaf <= 0x40000005; leaf++) {
 		uint32_t r[4];
 		xen_leaf(leaf, r);
-		c->e[n++] = (struct kvm_cpuid_entry2){ .function = leaf, .eax = r[0], .ebx = r[1],
+		c->entries[n++] = (struct kvm_cpuid_entry2){ .function = leaf, .eax = r[0], .ebx = r[1],
 							.ecx = r[2], .edx = r[3] };
 	}
-	c->h.nent = (uint32_t)n;
+	c->nent = (uint32_t)n;
 	if (ioctl(vc->fd, KVM_SET_CPUID2, c) < 0)
 		rc = -errno;
 	free(c);

@@ -119,15 +119,17 @@ static struct kvm_segment flat_seg(uint16_t sel, bool code, unsigned dpl)
 
 static int set_msrs(struct kvm_vcpu *vc, const uint32_t *idx, const uint64_t *val, unsigned n)
 {
-	struct {
+	union {
 		struct kvm_msrs h;
-		struct kvm_msr_entry e[8];
+		uint8_t bytes[sizeof(struct kvm_msrs) + 8 * sizeof(struct kvm_msr_entry)];
 	} m;
+	if (n > 8)
+		return -EINVAL;
 	memset(&m, 0, sizeof m);
 	m.h.nmsrs = n;
 	for (unsigned i = 0; i < n; i++) {
-		m.e[i].index = idx[i];
-		m.e[i].data = val[i];
+		m.h.entries[i].index = idx[i];
+		m.h.entries[i].data = val[i];
 	}
 	return ioctl(vc->fd, KVM_SET_MSRS, &m) == (int)n ? 0 : -EIO;
 }
@@ -149,16 +151,16 @@ bool kvm_vcpu_event_in_flight(struct kvm_vcpu *vc)
 
 int kvm_vcpu_read_tsc(struct kvm_vcpu *vc, uint64_t *tsc)
 {
-	struct {
+	union {
 		struct kvm_msrs h;
-		struct kvm_msr_entry e[1];
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
 	} m;
 	memset(&m, 0, sizeof m);
 	m.h.nmsrs = 1;
-	m.e[0].index = MSR_IA32_TSC;
+	m.h.entries[0].index = MSR_IA32_TSC;
 	if (ioctl(vc->fd, KVM_GET_MSRS, &m) != 1)
 		return -EIO;
-	*tsc = m.e[0].data;
+	*tsc = m.h.entries[0].data;
 	return 0;
 }
 
