@@ -6,7 +6,7 @@
  * own fields are touched only by its thread, except the kick/wake fields
  * (v->wake_lock).  Bits the guest shares with us (shared_info, vcpu_info)
  * are updated with atomic operations because the guest races with us.
- * Order: d->lock before v->wake_lock.
+ * Order: d->lock before v->wake_lock; d->state_lock is a leaf.
  */
 #ifndef KXEN_CORE_INTERNAL_H
 #define KXEN_CORE_INTERNAL_H
@@ -144,7 +144,11 @@ struct domain {
 	atomic_bool paused;
 	bool shut_down;
 	unsigned shutdown_reason;
-	pthread_cond_t state_cond;         /* with d->lock: shutdown/pause */
+	/* state_lock guards shut_down, shutdown_reason, paused_vcpus and
+	 * state_cond; it is a leaf lock, so a domain can be killed from any
+	 * context, including with d->lock held. */
+	pthread_mutex_t state_lock;
+	pthread_cond_t state_cond;
 	unsigned paused_vcpus;
 };
 

@@ -163,6 +163,7 @@ static void domain_free(struct domain *d)
 	free(d->frames);
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->state_cond);
+	pthread_mutex_destroy(&d->state_lock);
 	free(d);
 }
 
@@ -191,6 +192,7 @@ int domain_create(const struct domain_params *p, struct domain **out, char *err,
 	d->nr_pages = p->memory_mib * 256;
 	d->max_vcpus = max_vcpus;
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->state_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->state_cond, &ca);
@@ -253,7 +255,7 @@ int domain_start(struct domain *d)
 void domain_kill(struct domain *d, unsigned reason)
 {
 	bool notify = false;
-	pthread_mutex_lock(&d->lock);
+	pthread_mutex_lock(&d->state_lock);
 	if (!d->shut_down) {
 		d->shut_down = true;
 		d->shutdown_reason = reason;
@@ -261,7 +263,7 @@ void domain_kill(struct domain *d, unsigned reason)
 	}
 	atomic_store(&d->dying, true);
 	pthread_cond_broadcast(&d->state_cond);
-	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_unlock(&d->state_lock);
 	for (unsigned i = 0; i < d->max_vcpus; i++)
 		if (d->vcpus[i])
 			vcpu_kick(d->vcpus[i]);
@@ -289,10 +291,10 @@ void domain_pause(struct domain *d)
 
 void domain_unpause(struct domain *d)
 {
-	pthread_mutex_lock(&d->lock);
+	pthread_mutex_lock(&d->state_lock);
 	atomic_store(&d->paused, false);
 	pthread_cond_broadcast(&d->state_cond);
-	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_unlock(&d->state_lock);
 	for (unsigned i = 0; i < d->max_vcpus; i++)
 		if (d->vcpus[i])
 			vcpu_wake(d->vcpus[i]);
@@ -311,15 +313,15 @@ int domain_wait_shutdown(struct domain *d, int timeout_ms)
 			ts.tv_nsec -= 1000000000;
 		}
 	}
-	pthread_mutex_lock(&d->lock);
+	pthread_mutex_lock(&d->state_lock);
 	while (!d->shut_down && rc == 0) {
 		if (timeout_ms >= 0)
-			rc = pthread_cond_timedwait(&d->state_cond, &d->lock, &ts);
+			rc = pthread_cond_timedwait(&d->state_cond, &d->state_lock, &ts);
 		else
-			rc = pthread_cond_wait(&d->state_cond, &d->lock);
+			rc = pthread_cond_wait(&d->state_cond, &d->state_lock);
 	}
 	int ret = d->shut_down ? (int)d->shutdown_reason : -ETIMEDOUT;
-	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_unlock(&d->state_lock);
 	return ret;
 }
 

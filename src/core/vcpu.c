@@ -568,15 +568,15 @@ static void arm_host_timer(struct vcpu *v)
 static void wait_while_paused(struct vcpu *v)
 {
 	struct domain *d = v->d;
-	pthread_mutex_lock(&d->lock);
+	pthread_mutex_lock(&d->state_lock);
 	if (atomic_load(&d->paused) && !atomic_load(&d->dying)) {
 		d->paused_vcpus++;
 		pthread_cond_broadcast(&d->state_cond);
 		while (atomic_load(&d->paused) && !atomic_load(&d->dying))
-			pthread_cond_wait(&d->state_cond, &d->lock);
+			pthread_cond_wait(&d->state_cond, &d->state_lock);
 		d->paused_vcpus--;
 	}
-	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_unlock(&d->state_lock);
 }
 
 static void handle_exit(struct vcpu *v)
