@@ -101,11 +101,16 @@ $(foreach d,$(UNIT_DIRS),$(eval $(call unit_rule,$(d))))
 
 PROGRAMS := $(BUILD)/kxend $(BUILD)/xl $(TOOLS)
 
-.PHONY: all test unit demo clean sanitize valgrind
+.PHONY: all test unit demo clean sanitize valgrind deps
 all: $(PROGRAMS) $(UNIT_TESTS) $(GUESTS)
 
+# Debian packages needed to build and test (a no-op once installed).
+deps:
+	@scripts/install-deps.sh
+
 # The README's test command.
-test: all
+test: deps
+	$(MAKE) all
 	BUILD=$(BUILD) tests/run.sh
 
 unit: $(UNIT_TESTS)
@@ -124,7 +129,8 @@ valgrind: $(UNIT_TESTS)
 			$$t > $(BUILD)/valgrind-$$(basename $$t).log 2>&1 || { tail -n 40 $(BUILD)/valgrind-$$(basename $$t).log; exit 1; }; \
 	done
 
-demo: all
+demo: deps
+	$(MAKE) all
 	scripts/demo.sh $(BUILD)
 
 clean:
