@@ -126,4 +126,9 @@ const char *ctl_rundir(void);
  * sockaddr_un. */
 int ctl_socket_path(char *buf, size_t len);
 
+/* paths.c: $KXEN_SYSFS_ROOT (tests) or "/sys"; the directory holding
+ * pci-assignable/ records: $KXEN_RUNDIR, else /var/lib/kxen. */
+const char *ctl_sysfs_root(void);
+const char *ctl_pci_statedir(void);
+
 #endif

@@ -6,6 +6,7 @@
 #include "daemon/kxend.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "common/common.h"
 #include "core/core.h"
+#include "xenstore/xenstore.h"
 
 #define MAX_MEMORY_MIB   (1ull << 20)   /* 1 TiB; the core checks the real limit */
 #define MAX_VCPUS_WIRE   32             /* XEN_LEGACY_MAX_VCPUS */
@@ -142,20 +144,100 @@ static int parse_create(const struct ctl_msg *req, struct domain_create_req *cr,
 	return 0;
 }
 
+/* 8-4-4-4-12 hex digits. */
+static int uuid_parse(const char *s, uint8_t out[16])
+{
+	static const char *const shape = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	unsigned n = 0;
+
+	if (strlen(s) != strlen(shape))
+		return -EINVAL;
+	for (size_t i = 0; shape[i]; i++) {
+		if (shape[i] == '-') {
+			if (s[i] != '-')
+				return -EINVAL;
+			continue;
+		}
+		char c = s[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+			c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (v < 0)
+			return -EINVAL;
+		out[n / 2] = (uint8_t)(n % 2 ? out[n / 2] | v : v << 4);
+		n++;
+	}
+	return 0;
+}
+
+static void uuid_format(const uint8_t u[16], char buf[37])
+{
+	snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7],
+		 u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+/* Parse a BDF field; the error names the bad part (pci_bdf_parse's why). */
+static int get_bdf(const char *v, struct pci_bdf *bdf, struct ctl_msg *rep)
+{
+	char why[160];
+
+	if (pci_bdf_parse(bdf, v, why, sizeof why)) {
+		ctl_msg_set_error(rep, "bad PCI address \"%s\": %s", v, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+#define MAX_PCI_PER_DOMAIN 16
+
+/* pci=BDF[,BDF...] of create. */
+static int get_pci_list(const struct ctl_msg *req, struct pci_bdf *out, size_t *n,
+			struct ctl_msg *rep)
+{
+	const char *v = ctl_msg_get(req, "pci");
+	char buf[CTL_MAX_LINE + 1], *save = NULL;
+
+	*n = 0;
+	if (!v)
+		return 0;
+	snprintf(buf, sizeof buf, "%s", v);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (*n == MAX_PCI_PER_DOMAIN) {
+			ctl_msg_set_error(rep, "pci: more than %d devices", MAX_PCI_PER_DOMAIN);
+			return -E2BIG;
+		}
+		if (get_bdf(t, &out[(*n)++], rep))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 static void cmd_create(struct kxend *k, struct client *c, const struct ctl_msg *req,
 		       struct ctl_msg *rep)
 {
 	static const char *const known[] = {
 		"name", "memory", "maxmem", "vcpus", "maxvcpus", "kernel", "ramdisk",
-		"cmdline", "on_poweroff", "on_reboot", "on_crash", "paused", "console", NULL,
+		"cmdline", "on_poweroff", "on_reboot", "on_crash", "paused", "console",
+		"uuid", "pci", NULL,
 	};
 	struct domain_create_req cr = { 0 };
+	struct pci_bdf pci[MAX_PCI_PER_DOMAIN];
 	struct kdom *kd;
 	bool console = false;
-	char err[512] = "";
+	char err[1024] = "";
+	const char *uuid;
 
-	if (check_fields(req, known, rep) || parse_create(req, &cr, &console, rep))
+	if (check_fields(req, known, rep) || parse_create(req, &cr, &console, rep) ||
+	    get_pci_list(req, pci, &cr.nr_pcidevs, rep))
 		return;
+	cr.pcidevs = pci;
+	if ((uuid = ctl_msg_get(req, "uuid"))) {
+		if (uuid_parse(uuid, cr.uuid)) {
+			ctl_msg_set_error(rep, "uuid: expected 8-4-4-4-12 hex digits, got \"%s\"", uuid);
+			return;
+		}
+		cr.has_uuid = true;
+	}
 	if (kd_create(k, &cr, console ? c : NULL, &kd, err, sizeof err)) {
 		ctl_msg_set_error(rep, "cannot create domain %s: %s", cr.name, err);
 		c->mode = CLIENT_CONTROL;
@@ -185,6 +267,30 @@ static void add_dom0_record(struct ctl_msg *rep)
 	ctl_msg_addf(rep, "vcpus", "%ld", cpus > 0 ? cpus : 1);
 	ctl_msg_add(rep, "state", "r-----");
 	ctl_msg_addf(rep, "cpu_ns", "%llu", (unsigned long long)cpu_ns);
+	ctl_msg_add(rep, "uuid", "00000000-0000-0000-0000-000000000000");
+	uint64_t kib = pages > 0 && psize > 0 ?
+		(unsigned long long)pages * (unsigned long long)psize >> 10 : 0ull;
+	ctl_msg_addf(rep, "max_memkb", "%llu", (unsigned long long)kib);
+	ctl_msg_addf(rep, "target_memkb", "%llu", (unsigned long long)kib);
+	ctl_msg_addf(rep, "max_vcpus", "%ld", cpus > 0 ? cpus : 1);
+	/* The host has been "Domain-0" since it booted. */
+	struct timespec boot;
+	if (clock_gettime(CLOCK_BOOTTIME, &boot) == 0)
+		ctl_msg_addf(rep, "start_time", "%lld", (long long)(time(NULL) - boot.tv_sec));
+}
+
+static void add_pci_field(struct kdom *kd, struct ctl_msg *rep)
+{
+	char buf[MAX_PCI_PER_DOMAIN * PCI_BDF_STRLEN + 1] = "";
+	size_t used = 0;
+
+	for (size_t i = 0; i < kd->nr_pcidevs && used + PCI_BDF_STRLEN < sizeof buf; i++) {
+		char name[PCI_BDF_STRLEN];
+		pci_bdf_format(&kd->pcidevs[i], name, sizeof name);
+		used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", i ? "," : "", name);
+	}
+	if (used)
+		ctl_msg_add(rep, "pci", buf);
 }
 
 static void add_dom_record(struct kdom *kd, struct ctl_msg *rep)
@@ -200,6 +306,26 @@ static void add_dom_record(struct kdom *kd, struct ctl_msg *rep)
 	ctl_msg_addf(rep, "vcpus", "%u", vcpus);
 	ctl_msg_add(rep, "state", state);
 	ctl_msg_addf(rep, "cpu_ns", "%llu", (unsigned long long)cpu_ns);
+
+	char uuid[37];
+	uuid_format(kd->uuid, uuid);
+	ctl_msg_add(rep, "uuid", uuid);
+	ctl_msg_addf(rep, "max_memkb", "%llu", (unsigned long long)kd->max_kib);
+	ctl_msg_addf(rep, "target_memkb", "%llu", (unsigned long long)kd->target_kib);
+	ctl_msg_addf(rep, "max_vcpus", "%u", kd->max_vcpus);
+	ctl_msg_addf(rep, "start_time", "%lld", (long long)kd->start_time);
+	ctl_msg_add(rep, "kernel", kd->kernel ? kd->kernel : "");
+	if (kd->ramdisk)
+		ctl_msg_add(rep, "ramdisk", kd->ramdisk);
+	if (kd->cmdline)
+		ctl_msg_add(rep, "cmdline", kd->cmdline);
+	ctl_msg_add(rep, "on_poweroff", kd_action_name(kd->on_poweroff));
+	ctl_msg_add(rep, "on_reboot", kd_action_name(kd->on_reboot));
+	ctl_msg_add(rep, "on_crash", kd_action_name(kd->on_crash));
+	ctl_msg_addf(rep, "restarts", "%u", kd->restarts);
+	if (state[3] == 's' || state[4] == 'c')
+		ctl_msg_addf(rep, "shutdown_reason", "%u", atomic_load(&kd->shutdown_reason));
+	add_pci_field(kd, rep);
 }
 
 static int kd_cmp_domid(const void *a, const void *b)
@@ -319,6 +445,303 @@ static void cmd_version(struct kxend *k, struct client *c, const struct ctl_msg 
 	ctl_msg_addf(rep, "pid", "%ld", (long)getpid());
 }
 
+static void cmd_rename(struct kxend *k, struct client *c, const struct ctl_msg *req,
+		       struct ctl_msg *rep)
+{
+	static const char *const known[] = { "dom", "name", NULL };
+	const char *name = ctl_msg_get(req, "name");
+	struct kdom *kd;
+	char err[256];
+
+	if (check_fields(req, known, rep) || !(kd = need_domain(k, req, rep)))
+		return;
+	if (!name) {
+		ctl_msg_set_error(rep, "rename: missing field \"name\"");
+		return;
+	}
+	if (kd_rename(k, kd, name, err, sizeof err)) {
+		ctl_msg_set_error(rep, "cannot rename domain %u: %s", kd->domid, err);
+		return;
+	}
+	ctl_msg_set_head(rep, "ok");
+	ctl_msg_addf(rep, "domid", "%u", kd->domid);
+}
+
+static int xs_home_write(struct kxend *k, struct kdom *kd, const char *rel, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof path, "/local/domain/%u/%s", kd->domid, rel);
+	return xs_write_str(k->xs, path, val);
+}
+
+/* Deliver the watch events the writes raised, as kd_request_shutdown does. */
+static void xs_kick(struct kxend *k)
+{
+	kd_serve_store(k);
+}
+
+/* mem-set (memory/target, the balloon driver's goal) and mem-max
+ * (memory/static-max); both in KiB on the wire. */
+static void cmd_mem(struct kxend *k, struct client *c, const struct ctl_msg *req,
+		    struct ctl_msg *rep)
+{
+	static const char *const known[] = { "dom", "kib", NULL };
+	bool is_max = !strcmp(req->head, "mem-max");
+	struct kdom *kd;
+	uint64_t kib;
+	char num[32];
+
+	if (check_fields(req, known, rep) || !(kd = need_domain(k, req, rep)))
+		return;
+	if (!ctl_msg_get(req, "kib")) {
+		ctl_msg_set_error(rep, "%s: missing field \"kib\"", req->head);
+		return;
+	}
+	if (get_u64(req, "kib", 1, MAX_MEMORY_MIB * 1024, 0, &kib, rep))
+		return;
+	uint64_t built = kd->maxmem_mib * 1024;
+	if (is_max && kib > built) {
+		ctl_msg_set_error(rep, "cannot raise the maximum memory of %s to %llu KiB: it was "
+				  "built with %llu KiB", kd->name, (unsigned long long)kib,
+				  (unsigned long long)built);
+		return;
+	}
+	if (is_max && kib < kd->target_kib) {
+		ctl_msg_set_error(rep, "memory_static_max must be greater than or equal to "
+				  "memory_dynamic_max (target %llu KiB)",
+				  (unsigned long long)kd->target_kib);
+		return;
+	}
+	if (!is_max && kib > kd->max_kib) {
+		ctl_msg_set_error(rep, "cannot set the memory target of %s to %llu KiB: its maximum "
+				  "is %llu KiB (xl mem-max)", kd->name, (unsigned long long)kib,
+				  (unsigned long long)kd->max_kib);
+		return;
+	}
+	snprintf(num, sizeof num, "%llu", (unsigned long long)kib);
+	int rc = xs_home_write(k, kd, is_max ? "memory/static-max" : "memory/target", num);
+	if (rc) {
+		ctl_msg_set_error(rep, "cannot write the memory node of %s: %s", kd->name,
+				  strerror(-rc));
+		return;
+	}
+	if (is_max)
+		kd->max_kib = kib;
+	else
+		kd->target_kib = kib;
+	xs_kick(k);
+	log_info("domain %u (%s): %s %llu KiB", kd->domid, kd->name,
+		 is_max ? "maximum memory" : "memory target", (unsigned long long)kib);
+	ctl_msg_set_head(rep, "ok");
+}
+
+/* cpu/<n>/availability = online/offline for every possible vCPU, which is
+ * what Linux's xen cpu hotplug watches. */
+static void cmd_vcpu_set(struct kxend *k, struct client *c, const struct ctl_msg *req,
+			 struct ctl_msg *rep)
+{
+	static const char *const known[] = { "dom", "vcpus", NULL };
+	struct kdom *kd;
+	uint64_t n;
+	int rc = 0;
+
+	if (check_fields(req, known, rep) || !(kd = need_domain(k, req, rep)))
+		return;
+	if (!ctl_msg_get(req, "vcpus")) {
+		ctl_msg_set_error(rep, "vcpu-set: missing field \"vcpus\"");
+		return;
+	}
+	if (get_u64(req, "vcpus", 1, MAX_VCPUS_WIRE, 1, &n, rep))
+		return;
+	if (n > kd->max_vcpus) {
+		ctl_msg_set_error(rep, "cannot set %llu vCPUs on %s: its maxvcpus is %u",
+				  (unsigned long long)n, kd->name, kd->max_vcpus);
+		return;
+	}
+	for (unsigned i = 0; i < kd->max_vcpus && !rc; i++) {
+		char rel[64];
+		snprintf(rel, sizeof rel, "cpu/%u/availability", i);
+		rc = xs_home_write(k, kd, rel, i < n ? "online" : "offline");
+	}
+	if (rc) {
+		ctl_msg_set_error(rep, "cannot write cpu availability of %s: %s", kd->name,
+				  strerror(-rc));
+		return;
+	}
+	xs_kick(k);
+	log_info("domain %u (%s): %llu of %u vCPUs online", kd->domid, kd->name,
+		 (unsigned long long)n, kd->max_vcpus);
+	ctl_msg_set_head(rep, "ok");
+}
+
+static void cmd_pci(struct kxend *k, struct client *c, const struct ctl_msg *req,
+		    struct ctl_msg *rep)
+{
+	static const char *const known[] = { "dom", "bdf", NULL };
+	bool attach = !strcmp(req->head, "pci-attach");
+	const char *v = ctl_msg_get(req, "bdf");
+	char name[PCI_BDF_STRLEN], err[1024];
+	struct pci_bdf bdf;
+	struct kdom *kd;
+
+	if (check_fields(req, known, rep) || !(kd = need_domain(k, req, rep)))
+		return;
+	if (!v) {
+		ctl_msg_set_error(rep, "%s: missing field \"bdf\"", req->head);
+		return;
+	}
+	if (get_bdf(v, &bdf, rep))
+		return;
+	pci_bdf_format(&bdf, name, sizeof name);
+	if (!attach) {
+		for (size_t i = 0; i < kd->nr_pcidevs; i++) {
+			if (pci_bdf_equal(&kd->pcidevs[i], &bdf)) {
+				kd->pcidevs[i] = kd->pcidevs[--kd->nr_pcidevs];
+				log_info("domain %u (%s): PCI device %s detached", kd->domid,
+					 kd->name, name);
+				ctl_msg_set_head(rep, "ok");
+				return;
+			}
+		}
+		ctl_msg_set_error(rep, "PCI device %s is not attached to domain %u (%s)", name,
+				  kd->domid, kd->name);
+		return;
+	}
+	if (kd->nr_pcidevs >= MAX_PCI_PER_DOMAIN) {
+		ctl_msg_set_error(rep, "domain %s already has %d PCI devices", kd->name,
+				  MAX_PCI_PER_DOMAIN);
+		return;
+	}
+	if (kd_pci_check(k, &bdf, 1, err, sizeof err)) {
+		ctl_msg_set_error(rep, "cannot attach PCI device %s to domain %u (%s): %s", name,
+				  kd->domid, kd->name, err);
+		return;
+	}
+	struct pci_bdf *grown = realloc(kd->pcidevs, (kd->nr_pcidevs + 1) * sizeof *grown);
+	if (!grown) {
+		ctl_msg_set_error(rep, "out of memory");
+		return;
+	}
+	kd->pcidevs = grown;
+	kd->pcidevs[kd->nr_pcidevs++] = bdf;
+	log_info("domain %u (%s): PCI device %s recorded (no PCI backend for the guest yet)",
+		 kd->domid, kd->name, name);
+	ctl_msg_set_head(rep, "ok");
+	ctl_msg_add(rep, "note", "kxen has no PCI backend yet: the device is reserved for "
+		    "the domain but the guest does not see it");
+}
+
+/* What only the daemon knows for `xl info`; the host's own facts (CPUs,
+ * memory, uname) xl reads itself. */
+static void cmd_info(struct kxend *k, struct client *c, const struct ctl_msg *req,
+		     struct ctl_msg *rep)
+{
+	static const char *const known[] = { NULL };
+	uint64_t dom_kib = 0;
+	char cmdline[1024] = "";
+
+	if (check_fields(req, known, rep))
+		return;
+	for (struct kdom *kd = k->doms; kd; kd = kd->next)
+		dom_kib += kd->memory_mib * 1024;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, cmdline, sizeof cmdline - 1);
+		close(fd);
+		for (ssize_t i = 0; i < n; i++)
+			if (cmdline[i] == 0 || cmdline[i] == '\n' || cmdline[i] == '\r')
+				cmdline[i] = i == n - 1 ? 0 : ' ';
+		cmdline[n > 0 ? n : 0] = 0;
+	}
+	ctl_msg_set_head(rep, "ok");
+	/* The Xen version guests are told (XENVER_version/extraversion in
+	 * src/core/hypercall.c). */
+	ctl_msg_add(rep, "xen_major", "4");
+	ctl_msg_add(rep, "xen_minor", "19");
+	ctl_msg_add(rep, "xen_extra", ".0-kxen");
+	ctl_msg_add(rep, "xen_caps", "xen-3.0-x86_64");
+	/* vCPUs are host threads: the host kernel's scheduler runs them. */
+	ctl_msg_add(rep, "xen_scheduler", "host");
+	ctl_msg_addf(rep, "xen_pagesize", "%ld", sysconf(_SC_PAGESIZE));
+	ctl_msg_add(rep, "xen_commandline", cmdline);
+	ctl_msg_addf(rep, "domains_memkb", "%llu", (unsigned long long)dom_kib);
+	ctl_msg_addf(rep, "nr_domains", "%u", k->nr_doms);
+	ctl_msg_addf(rep, "pid", "%ld", (long)getpid());
+}
+
+#define DMESG_MAX_LINES 4000
+
+/* The daemon's log is its console ring: the last DMESG_MAX_LINES lines
+ * since the last clear. */
+static void cmd_dmesg(struct kxend *k, struct client *c, const struct ctl_msg *req,
+		      struct ctl_msg *rep)
+{
+	static const char *const known[] = { "clear", NULL };
+	char path[PATH_MAX + 16], *buf = NULL;
+	bool clear;
+	size_t len = 0, cap = 0;
+	int fd;
+
+	if (check_fields(req, known, rep) || get_bool(req, "clear", &clear, rep))
+		return;
+	snprintf(path, sizeof path, "%s/kxend.log", k->rundir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ctl_msg_set_error(rep, "cannot open %s: %s", path, strerror(errno));
+		return;
+	}
+	off_t size = lseek(fd, 0, SEEK_END);
+	off_t from = size >= 0 && (uint64_t)size >= k->dmesg_from ? (off_t)k->dmesg_from : 0;
+	/* At most 4000 lines of at most 4000 bytes: 16 MiB would be absurd,
+	 * read the last 2 MiB. */
+	if (size > from + (2 << 20))
+		from = size - (2 << 20);
+	if (lseek(fd, from, SEEK_SET) < 0) {
+		ctl_msg_set_error(rep, "cannot seek %s: %s", path, strerror(errno));
+		close(fd);
+		return;
+	}
+	for (;;) {
+		if (len + 65536 > cap) {
+			char *p = realloc(buf, cap ? cap * 2 : 65536 * 2);
+			if (!p)
+				break;
+			buf = p;
+			cap = cap ? cap * 2 : 65536 * 2;
+		}
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	ctl_msg_set_head(rep, "ok");
+	size_t nl = 0, start = 0;
+	for (size_t i = 0; i < len; i++)
+		nl += buf[i] == '\n';
+	for (size_t skip = nl > DMESG_MAX_LINES ? nl - DMESG_MAX_LINES : 0; skip && start < len;
+	     start++)
+		skip -= buf[start] == '\n';
+	for (size_t i = start; i < len;) {
+		size_t e = i;
+		while (e < len && buf[e] != '\n')
+			e++;
+		size_t l = e - i > CTL_MAX_LINE - 16 ? CTL_MAX_LINE - 16 : e - i;
+		for (size_t j = i; j < i + l; j++)
+			if ((unsigned char)buf[j] < 0x20 && buf[j] != '\t')
+				buf[j] = '?';
+		char saved = buf[i + l];
+		buf[i + l] = 0;
+		ctl_msg_add(rep, "line", buf + i);
+		buf[i + l] = saved;
+		i = e + 1;
+	}
+	free(buf);
+	if (clear && size >= 0)
+		k->dmesg_from = (uint64_t)size;
+}
+
 struct command {
 	const char *name;
 	void (*fn)(struct kxend *k, struct client *c, const struct ctl_msg *req,
@@ -334,6 +757,14 @@ static const struct command commands[] = {
 	{ "unpause", cmd_pause },
 	{ "console", cmd_console },
 	{ "version", cmd_version },
+	{ "rename", cmd_rename },
+	{ "mem-set", cmd_mem },
+	{ "mem-max", cmd_mem },
+	{ "vcpu-set", cmd_vcpu_set },
+	{ "pci-attach", cmd_pci },
+	{ "pci-detach", cmd_pci },
+	{ "info", cmd_info },
+	{ "dmesg", cmd_dmesg },
 };
 
 void command_dispatch(struct kxend *k, struct client *c, struct ctl_msg *req)

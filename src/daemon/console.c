@@ -26,8 +26,9 @@ int console_open_log(struct kxend *k, struct kdom *kd, char *err, size_t errlen)
 		return -ENAMETOOLONG;
 	}
 	/* A new domain of an old name starts a fresh log: the file is "what
-	 * this domain printed". */
-	kd->log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+	 * this domain printed"; a restart (on_* = restart) continues it. */
+	kd->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+			  (kd->restarts ? 0 : O_TRUNC), 0640);
 	if (kd->log_fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "cannot open console log %s: %s", path, strerror(e));

@@ -176,13 +176,14 @@ static int kd_store_setup(struct kxend *k, struct kdom *kd, unsigned vcpus)
 	rc = xs_home_write(k, kd->domid, "name", kd->name);
 	snprintf(num, sizeof num, "%u", kd->domid);
 	rc = rc ? rc : xs_home_write(k, kd->domid, "domid", num);
-	snprintf(num, sizeof num, "%llu", (unsigned long long)kd->memory_mib * 1024);
+	snprintf(num, sizeof num, "%llu", (unsigned long long)kd->target_kib);
 	rc = rc ? rc : xs_home_write(k, kd->domid, "memory/target", num);
-	snprintf(num, sizeof num, "%llu", (unsigned long long)kd->maxmem_mib * 1024);
+	snprintf(num, sizeof num, "%llu", (unsigned long long)kd->max_kib);
 	rc = rc ? rc : xs_home_write(k, kd->domid, "memory/static-max", num);
-	for (unsigned i = 0; i < vcpus && !rc; i++) {
+	/* Every possible vCPU, as libxl writes them: xl vcpu-set flips these. */
+	for (unsigned i = 0; i < kd->max_vcpus && !rc; i++) {
 		snprintf(rel, sizeof rel, "cpu/%u/availability", i);
-		rc = xs_home_write(k, kd->domid, rel, "online");
+		rc = xs_home_write(k, kd->domid, rel, i < vcpus ? "online" : "offline");
 	}
 	snprintf(num, sizeof num, "%u", domain_console_port(kd->d));
 	rc = rc ? rc : xs_home_write(k, kd->domid, "console/port", num);
@@ -231,6 +232,8 @@ static int kd_check_request(struct kxend *k, const struct domain_create_req *req
 	int rc = check_file("kernel", req->kernel, err, errlen);
 	if (!rc && req->ramdisk)
 		rc = check_file("ramdisk", req->ramdisk, err, errlen);
+	if (!rc && req->nr_pcidevs)
+		rc = kd_pci_check(k, req->pcidevs, req->nr_pcidevs, err, errlen);
 	return rc;
 }
 
@@ -248,6 +251,11 @@ static struct kdom *kd_new(struct kxend *k, const struct domain_create_req *req)
 	kd->on_reboot = req->on_reboot;
 	kd->on_crash = req->on_crash;
 	pthread_mutex_init(&kd->io_lock, NULL);
+	if (kd_config_init(kd, req)) {
+		pthread_mutex_destroy(&kd->io_lock);
+		free(kd);
+		return NULL;
+	}
 	return kd;
 }
 
@@ -256,6 +264,7 @@ static void kd_free(struct kdom *kd)
 	if (kd->log_fd >= 0 && close(kd->log_fd))
 		log_warn("close console log of %s: %s", kd->name, strerror(errno));
 	pthread_mutex_destroy(&kd->io_lock);
+	kd_config_free(kd);
 	free(kd->io_buf);
 	free(kd);
 }
@@ -405,6 +414,10 @@ static bool kd_handle_shutdown(struct kxend *k, struct kdom *kd)
 	case KD_ACTION_DESTROY:
 	case KD_ACTION_COREDUMP_DESTROY:
 		break;
+	case KD_ACTION_RESTART:
+	case KD_ACTION_RENAME_RESTART:
+	case KD_ACTION_COREDUMP_RESTART:
+		return kd_restart(k, kd, a, why);
 	default:
 		log_warn("domain %u (%s): action %s is not supported yet, destroying instead",
 			 kd->domid, kd->name, kd_action_name(a));
@@ -422,7 +435,7 @@ static void store_notify(void *opaque, uint32_t domid, uint32_t port)
 		domain_notify(kd->d, port);
 }
 
-static void kd_serve_store(struct kxend *k)
+void kd_serve_store(struct kxend *k)
 {
 	/* Bounded: a guest that keeps the store busy must not starve the
 	 * control socket; the next wake-up continues. */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "control/control.h"
+#include "toolstack/toolstack.h"
 
 struct domain;
 struct xs_store;
@@ -60,6 +61,16 @@ struct kdom {
 	atomic_uint pending;         /* KD_EV_* */
 	unsigned ev_taken;           /* loop thread: bits being handled */
 	atomic_uint shutdown_reason;
+	/* What it was created with (restart, xl list -l) and what xl changed
+	 * since (domconfig.c). */
+	char *kernel, *ramdisk, *cmdline;
+	unsigned vcpus_boot, max_vcpus;
+	uint8_t uuid[16];
+	uint64_t target_kib, max_kib;  /* memory/target, memory/static-max */
+	int64_t start_time;            /* Unix seconds, for xl uptime */
+	unsigned restarts;             /* by on_* = restart before this one */
+	struct pci_bdf *pcidevs;       /* recorded by pci-attach / create pci= */
+	size_t nr_pcidevs;
 	pthread_mutex_t io_lock;     /* guards io_buf/io_len */
 	char *io_buf;
 	size_t io_len;
@@ -91,6 +102,7 @@ struct kxend {
 	struct client *clients;
 	unsigned nr_clients;
 	bool stopping;
+	uint64_t dmesg_from;         /* kxend.log offset after `xl dmesg -c` */
 };
 
 /* loop.c */
@@ -109,6 +121,11 @@ struct domain_create_req {
 	unsigned vcpus, max_vcpus;
 	enum kd_action on_poweroff, on_reboot, on_crash;
 	bool paused;
+	bool has_uuid;
+	uint8_t uuid[16];
+	const struct pci_bdf *pcidevs;
+	size_t nr_pcidevs;
+	unsigned restarts;       /* >0: a restart, the console log is kept */
 };
 /* Build and (unless paused) start a domain; attach first, if non-NULL,
  * runs before the first instruction so no console output is missed. */
@@ -118,6 +135,9 @@ void kd_destroy(struct kxend *k, struct kdom *kd, const char *why);
 void kd_destroy_all(struct kxend *k);
 /* Handle KD_EV_* bits of every domain (called after a wake). */
 void kd_process_events(struct kxend *k);
+/* Serve the store rings and deliver watch events (after the daemon's own
+ * writes to a domain's home). */
+void kd_serve_store(struct kxend *k);
 int kd_request_shutdown(struct kxend *k, struct kdom *kd, const char *what);
 const char *kd_action_name(enum kd_action a);
 int kd_action_parse(const char *s, enum kd_action *out);
@@ -134,6 +154,19 @@ void console_input(struct kxend *k, struct client *c, const char *buf, size_t le
 /* Close the console clients of a domain that is going away. */
 void console_detach_all(struct kxend *k, uint16_t domid);
 int console_open_log(struct kxend *k, struct kdom *kd, char *err, size_t errlen);
+
+/* domconfig.c: the kept configuration, rename, actions, PCI records */
+int kd_config_init(struct kdom *kd, const struct domain_create_req *req);
+void kd_config_free(struct kdom *kd);
+int kd_rename(struct kxend *k, struct kdom *kd, const char *name, char *err, size_t errlen);
+/* restart / rename-restart / coredump-restart; true if kd was destroyed. */
+bool kd_restart(struct kxend *k, struct kdom *kd, enum kd_action a, const char *why);
+/* Can these devices be handed to a domain (host support, assignable, not
+ * in use)?  err says exactly what is missing. */
+int kd_pci_check(struct kxend *k, const struct pci_bdf *bdfs, size_t n,
+		 char *err, size_t errlen);
+const char *kd_sysfs_root(void);
+const char *kd_pci_statedir(struct kxend *k);
 
 /* commands.c */
 void command_dispatch(struct kxend *k, struct client *c, struct ctl_msg *req);

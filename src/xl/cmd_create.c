@@ -60,6 +60,8 @@ static int add_path(struct ctl_msg *req, const char *key, const char *path)
 	return rc;
 }
 
+static int add_uuid_pci(const struct domain_config *dc, struct ctl_msg *req);
+
 static int build_request(const struct domain_config *dc, bool paused, bool console,
 			 struct ctl_msg *req)
 {
@@ -90,6 +92,9 @@ static int build_request(const struct domain_config *dc, bool paused, bool conso
 		xl_err("cmdline cannot be sent (too long or has a newline)");
 		return -EINVAL;
 	}
+	rc = add_uuid_pci(dc, req);
+	if (rc)
+		return rc;
 	rc = add_path(req, "kernel", dc->kernel);
 	if (!rc && dc->ramdisk)
 		rc = add_path(req, "ramdisk", dc->ramdisk);
@@ -106,8 +111,35 @@ static void warn_unsupported(const struct domain_config *dc)
 		fprintf(stderr, "xl: warning: %zu vif(s) ignored: network devices are not "
 			"supported yet\n", dc->nr_nics);
 	if (dc->nr_pcidevs)
-		fprintf(stderr, "xl: warning: %zu PCI device(s) ignored: passthrough is not "
-			"supported yet\n", dc->nr_pcidevs);
+		fprintf(stderr, "xl: warning: kxen has no PCI backend yet: %zu PCI device(s) "
+			"are reserved for the domain but the guest does not see them\n",
+			dc->nr_pcidevs);
+}
+
+/* uuid= and pci= (the daemon checks each device against the host). */
+static int add_uuid_pci(const struct domain_config *dc, struct ctl_msg *req)
+{
+	char buf[CTL_MAX_LINE], name[PCI_BDF_STRLEN];
+	const uint8_t *u = dc->uuid;
+	size_t used = 0;
+
+	if (dc->has_uuid) {
+		snprintf(buf, sizeof buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+			 "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5], u[6],
+			 u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+		if (ctl_msg_add(req, "uuid", buf))
+			return -EINVAL;
+	}
+	for (size_t i = 0; i < dc->nr_pcidevs; i++) {
+		pci_bdf_format(&dc->pcidevs[i].bdf, name, sizeof name);
+		int n = snprintf(buf + used, sizeof buf - used, "%s%s", i ? "," : "", name);
+		if (n < 0 || (size_t)n >= sizeof buf - used) {
+			xl_err("too many PCI devices");
+			return -E2BIG;
+		}
+		used += (size_t)n;
+	}
+	return used ? ctl_msg_add(req, "pci", buf) : 0;
 }
 
 static int parse_config(const char *file, char **overrides, size_t nr,

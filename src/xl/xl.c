@@ -20,8 +20,9 @@ const struct cmd_spec cmd_table[] = {
 	  "vars                    key=value overrides appended to the config file." },
 	{ "list", main_list,
 	  "List information about all/some domains",
-	  "[Domain...]",
-	  "" },
+	  "[options] [Domain...]",
+	  "-l, --long              Output all VM details (JSON, libxl's keys)\n"
+	  "-v, --verbose           Prints out UUIDs and the shutdown reason code" },
 	{ "destroy", main_destroy,
 	  "Terminate a domain immediately",
 	  "<Domain>",
@@ -47,6 +48,87 @@ const struct cmd_spec cmd_table[] = {
 	{ "unpause", main_unpause,
 	  "Unpause a paused domain",
 	  "<Domain>",
+	  "" },
+	{ "rename", main_rename,
+	  "Rename a domain",
+	  "<Domain> <NewDomainName>",
+	  "Also updates /local/domain/<domid>/name in XenStore and the name of\n"
+	  "the console log." },
+	{ "domid", main_domid,
+	  "Convert a domain name to domain id",
+	  "<DomainName>",
+	  "" },
+	{ "domname", main_domname,
+	  "Convert a domain id to domain name",
+	  "<DomainId>",
+	  "" },
+	{ "vcpu-set", main_vcpu_set,
+	  "Set the number of active VCPUs allowed for the domain",
+	  "<Domain> <vCPUs>",
+	  "Writes cpu/<n>/availability = online/offline in the domain's XenStore\n"
+	  "home for every possible vCPU; the guest brings them up or down.\n"
+	  "At most the domain's maxvcpus." },
+	{ "mem-set", main_mem_set,
+	  "Set the current memory usage for a domain",
+	  "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>",
+	  "Writes memory/target (the balloon driver's goal); at most the\n"
+	  "domain's maximum (xl mem-max)." },
+	{ "mem-max", main_mem_max,
+	  "Set the maximum amount reservation for a domain",
+	  "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>",
+	  "Writes memory/static-max; refused beyond the maxmem the domain was\n"
+	  "built with, and below its current target." },
+	{ "info", main_info,
+	  "Get information about Xen host",
+	  "[-n]",
+	  "-n, --numa              List host NUMA topology information (ignored)" },
+	{ "dmesg", main_dmesg,
+	  "Read and/or clear dmesg buffer",
+	  "[-c]",
+	  "-c                      Clear dmesg buffer as well as printing it\n"
+	  "The buffer is kxend's own log (its console ring)." },
+	{ "uptime", main_uptime,
+	  "Print uptime for all/some domains",
+	  "[-s] [Domain]",
+	  "-s                      Short output" },
+	{ "top", main_top,
+	  "Monitor a host and the domains in real time",
+	  "[-b] [-i ITERATIONS] [-d DELAY]",
+	  "-b                      Batch mode: no screen control, for scripts\n"
+	  "-i ITERATIONS           Stop after this many refreshes\n"
+	  "-d DELAY                Seconds between refreshes (default 1)\n"
+	  "Columns as xentop: NAME STATE CPU(sec) CPU(%) MEM(k) MEM(%) MAXMEM(k)\n"
+	  "MAXMEM(%) VCPUS.  Interactive mode quits on q or Ctrl-C." },
+	{ "pci-attach", main_pci_attach,
+	  "Insert a new pass-through pci device",
+	  "<Domain> <BDF>",
+	  "Fails, saying exactly what the host lacks, unless the host has an\n"
+	  "IOMMU, the device has an iommu_group and vfio-pci is loaded; the device\n"
+	  "must be assignable (xl pci-assignable-add).  kxen has no PCI backend\n"
+	  "yet: the device is reserved for the domain, the guest does not see it." },
+	{ "pci-detach", main_pci_detach,
+	  "Remove a domain's pass-through pci device",
+	  "<Domain> <BDF>",
+	  "" },
+	{ "pci-list", main_pci_list,
+	  "List pass-through pci devices for a domain",
+	  "<Domain>",
+	  "" },
+	{ "pci-assignable-add", main_pci_assignable_add,
+	  "Make a device assignable for pci-passthru",
+	  "[-r] <BDF>",
+	  "Unbinds the device from its driver (remembered) and binds it to\n"
+	  "vfio-pci or pciback when loaded.\n"
+	  "-r                      Accepted for symmetry; the driver is always\n"
+	  "                        remembered for pci-assignable-remove -r." },
+	{ "pci-assignable-remove", main_pci_assignable_remove,
+	  "Remove a device from being assignable",
+	  "[-r] <BDF>",
+	  "-r                      Attempt to re-assign the device to the\n"
+	  "                        original driver" },
+	{ "pci-assignable-list", main_pci_assignable_list,
+	  "List all the assignable pci devices",
+	  "",
 	  "" },
 	{ "help", main_help,
 	  "Print help information",

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "control/control.h"
 
@@ -36,6 +37,40 @@ int main_console(int argc, char **argv);
 int main_pause(int argc, char **argv);
 int main_unpause(int argc, char **argv);
 int main_help(int argc, char **argv);
+int main_domid(int argc, char **argv);
+int main_domname(int argc, char **argv);
+int main_rename(int argc, char **argv);
+int main_vcpu_set(int argc, char **argv);
+int main_mem_set(int argc, char **argv);
+int main_mem_max(int argc, char **argv);
+int main_info(int argc, char **argv);
+int main_dmesg(int argc, char **argv);
+int main_uptime(int argc, char **argv);
+int main_top(int argc, char **argv);
+int main_pci_assignable_add(int argc, char **argv);
+int main_pci_assignable_remove(int argc, char **argv);
+int main_pci_assignable_list(int argc, char **argv);
+int main_pci_attach(int argc, char **argv);
+int main_pci_detach(int argc, char **argv);
+int main_pci_list(int argc, char **argv);
+
+/* ---- domain records of a "list" reply (cmd_domain.c) ---------------------- */
+
+/* One record; the strings point into the reply it was parsed from. */
+struct xl_dom {
+	const char *name, *state, *uuid, *kernel, *ramdisk, *cmdline;
+	const char *on_poweroff, *on_reboot, *on_crash, *pci;
+	uint64_t domid, mem, vcpus, cpu_ns, max_memkb, target_memkb, max_vcpus;
+	uint64_t restarts, start_time, shutdown_reason;
+	bool has_start_time, has_reason;
+};
+/* "list" for one domain (dom != NULL) or all; *rep must be disposed and
+ * *out freed by the caller.  0 or 1 (message printed). */
+int xl_list(const char *dom, bool quiet, struct ctl_msg *rep, struct xl_dom **out, size_t *n);
+int xl_records(const struct ctl_msg *rep, struct xl_dom **out, size_t *n);
+/* Xen's memory sizes: a number with an optional suffix b/k/m/g/t (default
+ * m), in KiB; -1 if malformed. */
+int64_t xl_parse_mem_kb(const char *s);
 
 /* ---- talking to kxend (client.c) ---------------------------------------- */
 
