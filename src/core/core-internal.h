@@ -7,6 +7,12 @@
  * (v->wake_lock).  Bits the guest shares with us (shared_info, vcpu_info)
  * are updated with atomic operations because the guest races with us.
  * Order: d->lock before v->wake_lock; d->state_lock is a leaf.
+ *
+ * The dispatcher (dispatch.c) has one lock for all domains, dp->lock; it is
+ * a leaf too: it may be taken with d->lock or v->wake_lock held, and nothing
+ * is locked under it.  A vCPU thread holds a pCPU from dispatch_run_begin to
+ * dispatch_run_end and never waits there for a thread without one (a vCPU
+ * is preempted only at the top of its run loop, with no lock held).
  */
 #ifndef KXEN_CORE_INTERNAL_H
 #define KXEN_CORE_INTERNAL_H
@@ -52,6 +58,10 @@ struct evtchn {
 struct ptw_entry {
 	uint64_t va, val;
 };
+
+struct dispatcher;
+struct dispatch_vcpu;
+struct dispatch_dom;
 
 struct vcpu {
 	struct domain *d;
@@ -111,6 +121,16 @@ struct vcpu {
 	bool rekick;                       /* interrupted inside a stub */
 	uint64_t cpu_time_ns;
 	int64_t run_started_ns;
+
+	/* Dispatcher: fields the vCPU's own thread uses without dp->lock. */
+	struct dispatch_vcpu *dv;          /* NULL: no dispatcher, runs free */
+	int pcpu;                          /* host CPU held, -1 = none */
+	int pinned_cpu;                    /* thread affinity last set, -1 = none */
+	int64_t slice_end;                 /* give the pCPU back by then */
+	bool sched_awake;                  /* woken in the scheduler (own thread, under dp->lock) */
+	bool yield_pending;                /* SCHEDOP_yield: leave at the loop top */
+	atomic_bool preempt;               /* the scheduler wants the pCPU back */
+	atomic_bool dispatch_waiting;      /* in dispatch_run_begin */
 };
 
 /* ---- domain -------------------------------------------------------------- */
@@ -150,6 +170,9 @@ struct domain {
 	pthread_mutex_t state_lock;
 	pthread_cond_t state_cond;
 	unsigned paused_vcpus;
+
+	struct dispatcher *dp;             /* NULL: vCPUs run free */
+	struct dispatch_dom *dd;
 };
 
 /* ---- cross-file functions ------------------------------------------------ */
@@ -192,6 +215,10 @@ void vcpu_destroy(struct vcpu *v);
 int vcpu_start_thread(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 void vcpu_wake(struct vcpu *v);
+/* End the vCPU's KVM_RUN if it is in one (no other effect). */
+void vcpu_interrupt(struct vcpu *v);
+/* Stop and join the vCPU's thread. */
+void vcpu_stop_thread(struct vcpu *v);
 void vcpu_set_kernel_gs(struct vcpu *v, uint64_t base);
 void vcpu_set_user_gs(struct vcpu *v, uint64_t base);
 void vcpu_set_fs(struct vcpu *v, uint64_t base);
@@ -232,6 +259,33 @@ long do_set_timer_op(struct vcpu *v, uint64_t timeout);
 
 /* gnttab.c */
 long do_grant_table_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t count);
+
+/* dispatch.c: vCPUs of all domains on the daemon's pCPUs (see the file). */
+enum dispatch_reason {
+	DISPATCH_PREEMPTED,   /* slice over or the scheduler asked: still runnable */
+	DISPATCH_BLOCKED,     /* SCHEDOP_block/poll, or the domain is paused */
+	DISPATCH_YIELD,       /* SCHEDOP_yield */
+	DISPATCH_OFFLINE,     /* VCPUOP_down, or the thread ends */
+};
+/* Register the domain and its vCPUs (asleep) in Pool-0; d->dp = dp.  A NULL
+ * dp leaves the domain's vCPUs to the host scheduler. */
+int dispatch_add_domain(struct dispatcher *dp, struct domain *d);
+/* After the domain's vCPU threads have stopped. */
+void dispatch_remove_domain(struct domain *d);
+/* On the vCPU's thread: wake it in the scheduler if needed and wait until
+ * it holds a pCPU (v->pcpu, thread pinned there, v->slice_end set).  0, or
+ * -EINTR when the domain is dying or paused (nothing held). */
+int dispatch_run_begin(struct vcpu *v);
+/* On the vCPU's thread: give the pCPU back (if held) and tell the scheduler
+ * why; that pCPU is rescheduled at once. */
+void dispatch_run_end(struct vcpu *v, enum dispatch_reason why);
+/* Make a vCPU waiting in dispatch_run_begin re-check dying/paused. */
+void dispatch_poke(struct vcpu *v);
+/* Whether the holder of a pCPU must give it back now. */
+static inline bool dispatch_must_leave(struct vcpu *v, int64_t now)
+{
+	return atomic_load(&v->preempt) || now >= v->slice_end;
+}
 
 /* emulate.c */
 int emulate_priv_op(struct vcpu *v, unsigned vector);

@@ -11,6 +11,17 @@
 #include <stdint.h>
 
 struct domain;
+struct dispatcher;
+
+/* The dispatcher runs the vCPUs of every domain given to it on the host CPUs
+ * it owns ("pCPUs"), under one scheduler instance (Pool-0).  pcpus: a CPU
+ * list like "0-1,3"; NULL means $KXEN_PCPUS, or when that is unset every
+ * CPU of the process's affinity mask.  sched_name: "credit" (NULL) or
+ * "credit2".  Create it before the first domain, destroy it after the
+ * last; it starts one timer thread. */
+int dispatch_init(const char *pcpus, const char *sched_name, struct dispatcher **out,
+		  char *err, size_t errlen);
+void dispatch_fini(struct dispatcher *dp);
 
 /* What the core tells its owner; every hook is optional.  Hooks run on vCPU
  * threads and must not block for long. */
@@ -36,6 +47,8 @@ struct domain_params {
 	const char *cmdline;     /* may be NULL */
 	const struct domain_hooks *hooks;
 	void *opaque;
+	/* Runs the domain's vCPUs; NULL leaves them to the host scheduler. */
+	struct dispatcher *dispatcher;
 };
 
 /* Build a domain (VM, memory, kernel, start-of-day state) without running
@@ -77,5 +90,14 @@ struct domain_info {
 	bool blocked;            /* every online vCPU is blocked */
 };
 void domain_get_info(struct domain *d, struct domain_info *info);
+
+/* Scheduling parameters (credit: weight 1-65535, default 256; cap in % of
+ * one pCPU, 0 = none).  In a set call -1 keeps a value.  0, -EINVAL, or
+ * -ENOSYS for a domain without a dispatcher. */
+int domain_sched_set(struct domain *d, int weight, int cap);
+int domain_sched_get(struct domain *d, int *weight, int *cap);
+/* Hard affinity of one vCPU: a pCPU list like "0-1,3" (only pCPUs the
+ * dispatcher owns count; none of them is -EINVAL). */
+int domain_vcpu_set_affinity(struct domain *d, unsigned vcpu, const char *cpus);
 
 #endif

@@ -154,6 +154,9 @@ static int boot_vcpu0(struct domain *d, const struct pv_build_result *res, char 
 static void domain_free(struct domain *d)
 {
 	for (unsigned i = 0; i < MAX_VCPUS; i++)
+		vcpu_stop_thread(d->vcpus[i]);
+	dispatch_remove_domain(d);
+	for (unsigned i = 0; i < MAX_VCPUS; i++)
 		vcpu_destroy(d->vcpus[i]);
 	kvm_close_vm(&d->kvm);
 	if (d->ram)
@@ -226,6 +229,11 @@ int domain_create(const struct domain_params *p, struct domain **out, char *err,
 			fail(err, errlen, rc, "cannot create vCPU %u: %s", i, strerror(-rc));
 			goto out;
 		}
+	}
+	rc = dispatch_add_domain(p->dispatcher, d);
+	if (rc) {
+		fail(err, errlen, rc, "cannot add the domain to the scheduler: %s", strerror(-rc));
+		goto out;
 	}
 	rc = build_kernel(d, p, &res, err, errlen);
 	if (rc)

@@ -10,7 +10,11 @@
  * HV_LSTAR_VA (see arch/x86/x86.h).
  *
  * Threads: one per vCPU.  Other threads only kick (signal) or wake
- * (condition variable) it; see core-internal.h for locking.
+ * (condition variable) it; see core-internal.h for locking.  The thread
+ * enters KVM_RUN only while it holds a pCPU from the dispatcher
+ * (dispatch.c): it takes one when it has guest code to run, and gives it
+ * back at the top of the loop when it blocks, goes down, is paused, yields,
+ * or is preempted (slice over, or the scheduler chose another vCPU).
  */
 #include <errno.h>
 #include <signal.h>
@@ -551,6 +555,9 @@ static void arm_host_timer(struct vcpu *v)
 	memset(&its, 0, sizeof its);
 	if (!v->host_timer_ok)
 		return;
+	/* The end of the slice preempts like a guest timer interrupts. */
+	if (v->slice_end != INT64_MAX && (deadline <= 0 || v->slice_end < deadline))
+		deadline = v->slice_end;
 	if (v->rekick) {
 		int64_t soon = now_ns() + 50000;
 		if (!deadline || soon < deadline)
@@ -655,10 +662,12 @@ static void *vcpu_thread(void *arg)
 
 	while (!atomic_load(&d->dying)) {
 		if (atomic_load(&d->paused)) {
+			dispatch_run_end(v, DISPATCH_BLOCKED);
 			wait_while_paused(v);
 			continue;
 		}
 		if (!v->online || v->blocked) {
+			dispatch_run_end(v, v->online ? DISPATCH_BLOCKED : DISPATCH_OFFLINE);
 			wait_for_work(v);
 			if (v->online && v->blocked && has_work(v)) {
 				v->blocked = false;
@@ -667,12 +676,23 @@ static void *vcpu_thread(void *arg)
 			}
 			continue;
 		}
+		if (v->yield_pending) {
+			v->yield_pending = false;
+			dispatch_run_end(v, DISPATCH_YIELD);
+		}
+		if (dispatch_run_begin(v))
+			continue;   /* dying or paused: the loop top handles it */
 		time_check_timers(v);
 		time_update_vcpu(v);
 		/* From here on a kick signals us; work queued before this point
 		 * is seen by prepare_resume, work queued after it interrupts
-		 * KVM_RUN. */
+		 * KVM_RUN.  The same holds for a preemption request. */
 		atomic_store(&v->running, true);
+		if (dispatch_must_leave(v, now_ns())) {
+			atomic_store(&v->running, false);
+			dispatch_run_end(v, DISPATCH_PREEMPTED);
+			continue;
+		}
 		if (!v->resume_pending)
 			interrupted(v);
 		if (v->resume_pending) {
@@ -697,6 +717,7 @@ static void *vcpu_thread(void *arg)
 		handle_exit(v);
 		v->resume_pending = true;
 	}
+	dispatch_run_end(v, DISPATCH_OFFLINE);
 	if (v->host_timer_ok)
 		timer_delete(v->host_timer);
 	thread_run = NULL;
@@ -709,6 +730,12 @@ void vcpu_kick(struct vcpu *v)
 {
 	atomic_store(&v->kicked, true);
 	vcpu_wake(v);
+	dispatch_poke(v);
+	vcpu_interrupt(v);
+}
+
+void vcpu_interrupt(struct vcpu *v)
+{
 	if (v->thread_started && atomic_load(&v->running))
 		pthread_kill(v->thread, KICK_SIGNAL);
 }
@@ -734,6 +761,9 @@ int vcpu_create(struct domain *d, unsigned id)
 	v->d = d;
 	v->id = id;
 	v->in_kernel = true;
+	v->pcpu = -1;
+	v->pinned_cpu = -1;
+	v->slice_end = INT64_MAX;
 	hv_vcpu_layout(&d->hvl, id, &v->hvl);
 	pthread_mutex_init(&v->wake_lock, NULL);
 	pthread_condattr_init(&ca);
@@ -844,14 +874,20 @@ int vcpu_start_thread(struct vcpu *v)
 	return 0;
 }
 
+void vcpu_stop_thread(struct vcpu *v)
+{
+	if (!v || !v->thread_started)
+		return;
+	vcpu_kick(v);
+	pthread_join(v->thread, NULL);
+	v->thread_started = false;
+}
+
 void vcpu_destroy(struct vcpu *v)
 {
 	if (!v)
 		return;
-	if (v->thread_started) {
-		vcpu_kick(v);
-		pthread_join(v->thread, NULL);
-	}
+	vcpu_stop_thread(v);
 	kvm_destroy_vcpu(&v->kvm);
 	pthread_mutex_destroy(&v->wake_lock);
 	pthread_cond_destroy(&v->wake_cond);

@@ -202,7 +202,12 @@ long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg)
 {
 	switch (cmd) {
 	case SCHEDOP_yield:
-		sched_yield();
+		/* Given back to the scheduler at the top of the run loop, once
+		 * this hypercall has returned. */
+		if (v->d->dp)
+			v->yield_pending = true;
+		else
+			sched_yield();
 		return 0;
 	case SCHEDOP_block:
 		/* "sti; hlt": events are enabled atomically with blocking. */

@@ -103,6 +103,7 @@ struct kxend {
 	unsigned nr_clients;
 	bool stopping;
 	uint64_t dmesg_from;         /* kxend.log offset after `xl dmesg -c` */
+	struct dispatcher *dp;       /* runs every domain's vCPUs */
 };
 
 /* loop.c */

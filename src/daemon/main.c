@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "core/core.h"
 #include "daemon/kxend.h"
 #include "xenstore/xenstore.h"
 
@@ -232,6 +233,8 @@ static void cleanup(struct kxend *k)
 	char path[PATH_MAX];
 
 	kd_destroy_all(k);
+	dispatch_fini(k->dp);
+	k->dp = NULL;
 	while (k->clients) {
 		struct client *c = k->clients;
 		k->clients = c->next;
@@ -294,6 +297,8 @@ int main(int argc, char **argv)
 		return 0;   /* the parent: the detached child serves */
 	if (!rc)
 		rc = runtime_setup(&k, err, sizeof err);
+	if (!rc)   /* after daemonize: it starts a thread */
+		rc = dispatch_init(NULL, NULL, &k.dp, err, sizeof err);
 	if (rc) {
 		fprintf(stderr, "kxend: %s\n", err);
 		log_err("%s", err);

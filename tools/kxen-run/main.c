@@ -7,7 +7,8 @@
  * The guest's console (console_io and the PV console ring) goes to stdout;
  * a XenStore serves the domain.  Exit status: 0 poweroff, 1 crash (by the
  * guest or by the hypervisor), 2 reboot, 3 timeout, 4 setup error.
- * Used by the test-guest suite and for debugging the core.
+ * Used by the test-guest suite and for debugging the core.  The vCPUs run
+ * under kxen's scheduler on the process's CPUs, or on $KXEN_PCPUS ("0-1").
  */
 #include <errno.h>
 #include <getopt.h>
@@ -147,14 +148,20 @@ int main(int argc, char **argv)
 	p.kernel = argv[optind];
 	p.hooks = &hooks;
 	p.opaque = &r;
+	if (dispatch_init(NULL, NULL, &p.dispatcher, err, sizeof err)) {
+		fprintf(stderr, "kxen-run: %s\n", err);
+		return 4;
+	}
 	if (domain_create(&p, &r.d, err, sizeof err)) {
 		fprintf(stderr, "kxen-run: %s\n", err);
+		dispatch_fini(p.dispatcher);
 		return 4;
 	}
 	if (setup_store(&r, p.domid, p.name, p.memory_mib, p.vcpus) || domain_start(r.d)) {
 		fprintf(stderr, "kxen-run: cannot start the domain\n");
 		domain_destroy(r.d);
 		xs_destroy(r.xs);
+		dispatch_fini(p.dispatcher);
 		return 4;
 	}
 	int reason = domain_wait_shutdown(r.d, timeout_s * 1000);
@@ -162,6 +169,7 @@ int main(int argc, char **argv)
 	on_backend_event(&r, r.d, domain_console_port(r.d));
 	domain_destroy(r.d);
 	xs_destroy(r.xs);
+	dispatch_fini(p.dispatcher);
 	switch (reason) {
 	case SHUTDOWN_poweroff:
 		return 0;

@@ -1,0 +1,630 @@
+/*
+ * The dispatcher: kxen's own scheduler on real vCPUs.
+ *
+ * The daemon owns a set of host CPUs ("pCPUs": the process's affinity mask,
+ * or $KXEN_PCPUS).  A vCPU thread may be in KVM_RUN only while it holds a
+ * pCPU the scheduler gave it, with the thread pinned to that host CPU.  The
+ * policy is the pure scheduler library (src/sched, credit by default), one
+ * Pool-0 instance for every domain; this file turns its decisions into
+ * host effects.  Scheduler CPU numbers are host CPU numbers.
+ *
+ * Per pCPU we keep the scheduler's last decision (`curr`) and whether curr's
+ * thread has taken the pCPU (`active`, between dispatch_run_begin and
+ * dispatch_run_end).  The scheduler's tickle(cpu) only marks the pCPU; after
+ * every call into the library, settle() acts on the marks: a pCPU nobody
+ * holds is rescheduled at once, in whatever thread runs settle(); the holder
+ * of a busy one is asked to leave (v->preempt and a signal that ends its
+ * KVM_RUN), and its own dispatch_run_end reschedules that pCPU.  So a
+ * pCPU's do_schedule always runs while no thread is in guest mode on it.
+ *
+ * Only a vCPU's own thread calls sched_wake/sched_sleep/sched_yield for it:
+ * a thread that found work (an event, a timer, VCPUOP_up) wakes itself in
+ * dispatch_run_begin; one that blocks, goes down, is paused or dies sleeps
+ * itself in dispatch_run_end.  Slice ends are the holder's own business
+ * (its host timer, see vcpu.c); the scheduler's per-pCPU timers (credit's
+ * tick and accounting) and slice ends of idle pCPUs are served by one timer
+ * thread.
+ *
+ * Locking: dp->lock serialises the scheduler library and every field here.
+ * It is a leaf: nothing else is locked while it is held (signals are sent,
+ * condition variables signalled), and it may be taken with d->lock or
+ * v->wake_lock held.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "core/core-internal.h"
+
+/* sched/sched.h has an inline sched_yield(s, v, now) that clashes with
+ * libc's; the library's yield is called through its ops table below. */
+#define sched_yield sched_lib_yield
+#include "sched/sched.h"
+#undef sched_yield
+
+#define NO_DEADLINE INT64_MAX
+#define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+
+struct dispatch_pcpu {
+	struct vcpu *curr;      /* the scheduler's choice (NULL: idle) */
+	bool active;            /* curr's thread holds the pCPU */
+	bool resched;           /* tickled: do_schedule due */
+	int64_t slice_end;      /* of the last decision; NO_DEADLINE = none */
+	int64_t timer;          /* sched_timer deadline, 0 = none */
+};
+
+struct dispatcher {
+	pthread_mutex_t lock;
+	pthread_cond_t timer_cond;
+	pthread_t timer_thread;
+	bool timer_started, stop;
+	int64_t timer_wait;     /* what the timer thread sleeps until */
+	struct sched_topology topo;
+	struct cpupool_set pools;
+	struct sched_cpumask owned;
+	struct dispatch_pcpu pcpu[SCHED_MAX_CPUS];
+};
+
+struct dispatch_vcpu {
+	struct sched_vcpu sv;
+	struct vcpu *v;
+	int cpu;                /* pCPU the scheduler gave us, -1 none */
+	pthread_cond_t cond;    /* with dp->lock: cpu became >= 0, or a poke */
+};
+
+struct dispatch_dom {
+	struct sched_dom sd;
+	struct sched_vcpu *vptrs[MAX_VCPUS];
+	struct dispatch_vcpu dv[MAX_VCPUS];
+	bool attached;
+};
+
+static struct sched_instance *pool0(struct dispatcher *dp)
+{
+	return &cpupool_get(&dp->pools, 0)->sched;
+}
+
+/* ---- callbacks from the scheduler (dp->lock held) ------------------------- */
+
+static void env_tickle(void *opaque, int cpu)
+{
+	struct dispatcher *dp = opaque;
+	if (sched_cpumask_valid_cpu(cpu))
+		dp->pcpu[cpu].resched = true;
+}
+
+static void timer_poke(struct dispatcher *dp, int64_t deadline)
+{
+	if (deadline < dp->timer_wait)
+		pthread_cond_signal(&dp->timer_cond);
+}
+
+static void env_set_timer(void *opaque, int cpu, s_time_t deadline)
+{
+	struct dispatcher *dp = opaque;
+	if (!sched_cpumask_valid_cpu(cpu))
+		return;
+	dp->pcpu[cpu].timer = deadline > 0 ? deadline : 1;
+	timer_poke(dp, dp->pcpu[cpu].timer);
+}
+
+/* ---- decisions ------------------------------------------------------------- */
+
+/* Ask the thread holding a pCPU to give it back at its next safe point. */
+static void request_preempt(struct vcpu *v)
+{
+	if (!atomic_exchange(&v->preempt, true))
+		vcpu_interrupt(v);
+}
+
+/* do_schedule on a pCPU no thread holds, and publish the answer. */
+static void schedule_cpu(struct dispatcher *dp, int cpu, int64_t now)
+{
+	struct dispatch_pcpu *pc = &dp->pcpu[cpu];
+	struct sched_decision dec = sched_do_schedule(pool0(dp), cpu, now);
+	struct vcpu *next = NULL;
+
+	pc->resched = false;
+	if (dec.next)
+		next = container_of(dec.next, struct dispatch_vcpu, sv)->v;
+	if (next && next->dv->cpu >= 0 && next->dv->cpu != cpu) {
+		/* The library's contract says this cannot happen; never let one
+		 * vCPU hold two pCPUs. */
+		log_warn("dispatch: d%uv%u picked on cpu %d while on cpu %d", next->d->domid,
+			 next->id, cpu, next->dv->cpu);
+		next = NULL;
+	}
+	if (pc->curr != next) {
+		if (pc->curr)
+			pc->curr->dv->cpu = -1;
+		pc->curr = next;
+		if (next) {
+			next->dv->cpu = cpu;
+			pthread_cond_signal(&next->dv->cond);
+		}
+	}
+	pc->slice_end = dec.slice >= 0 ? now + (dec.slice > 0 ? dec.slice : 1) : NO_DEADLINE;
+	if (!next && pc->slice_end != NO_DEADLINE)
+		timer_poke(dp, pc->slice_end);
+}
+
+/* Act on every tickle: reschedule free pCPUs now, ask holders to leave. */
+static void settle(struct dispatcher *dp, int64_t now)
+{
+	for (int pass = 0; pass < 4 * SCHED_MAX_CPUS; pass++) {
+		bool again = false;
+		sched_for_each_cpu(cpu, &dp->owned) {
+			struct dispatch_pcpu *pc = &dp->pcpu[cpu];
+			if (!pc->resched)
+				continue;
+			if (pc->curr && pc->active) {
+				request_preempt(pc->curr);
+				continue;   /* its dispatch_run_end reschedules */
+			}
+			schedule_cpu(dp, cpu, now);
+			again = true;
+		}
+		if (!again)
+			return;
+	}
+	log_warn("dispatch: scheduler keeps tickling; deferring to the timer");
+	timer_poke(dp, 0);
+}
+
+/* ---- the timer thread -------------------------------------------------------- */
+
+static void *timer_main(void *arg)
+{
+	struct dispatcher *dp = arg;
+
+	pthread_mutex_lock(&dp->lock);
+	while (!dp->stop) {
+		int64_t now = now_ns(), next = NO_DEADLINE;
+		sched_for_each_cpu(cpu, &dp->owned) {
+			struct dispatch_pcpu *pc = &dp->pcpu[cpu];
+			if (pc->timer && pc->timer <= now) {
+				pc->timer = 0;
+				sched_timer(pool0(dp), cpu, now);
+			}
+			if (!pc->curr && pc->slice_end <= now) {
+				pc->slice_end = NO_DEADLINE;
+				pc->resched = true;
+			}
+		}
+		settle(dp, now);
+		sched_for_each_cpu(cpu, &dp->owned) {
+			struct dispatch_pcpu *pc = &dp->pcpu[cpu];
+			if (pc->timer && pc->timer < next)
+				next = pc->timer;
+			if (!pc->curr && pc->slice_end < next)
+				next = pc->slice_end;
+		}
+		dp->timer_wait = next;
+		if (next == NO_DEADLINE) {
+			pthread_cond_wait(&dp->timer_cond, &dp->lock);
+		} else {
+			struct timespec ts = { .tv_sec = next / 1000000000,
+					       .tv_nsec = next % 1000000000 };
+			pthread_cond_timedwait(&dp->timer_cond, &dp->lock, &ts);
+		}
+		dp->timer_wait = 0;
+	}
+	pthread_mutex_unlock(&dp->lock);
+	return NULL;
+}
+
+/* ---- set-up ------------------------------------------------------------------ */
+
+static int parse_pcpus(const char *spec, struct sched_cpumask *m, char *err, size_t errlen)
+{
+	cpu_set_t set;
+	struct sched_cpumask affinity;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof set, &set)) {
+		snprintf(err, errlen, "sched_getaffinity: %s", strerror(errno));
+		return -errno;
+	}
+	sched_cpumask_zero(&affinity);
+	for (int c = 0; c < SCHED_MAX_CPUS && c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set))
+			sched_cpumask_set(&affinity, c);
+	if (!spec || !*spec) {
+		*m = affinity;
+	} else {
+		if (sched_cpumask_parse(m, spec, SCHED_MAX_CPUS)) {
+			snprintf(err, errlen, "bad pCPU list \"%.64s\" (want e.g. 0-1,3)", spec);
+			return -EINVAL;
+		}
+		sched_cpumask_and(m, m, &affinity);
+	}
+	if (sched_cpumask_empty(m)) {
+		snprintf(err, errlen, "no usable pCPU in \"%.64s\"", spec ? spec : "affinity");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int dispatch_init(const char *pcpus, const char *sched_name, struct dispatcher **out,
+		  char *err, size_t errlen)
+{
+	struct sched_env env = { .tickle = env_tickle, .set_timer = env_set_timer };
+	struct dispatcher *dp;
+	pthread_condattr_t ca;
+	int rc, max_cpu = -1;
+
+	dp = calloc(1, sizeof *dp);
+	if (!dp) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (!pcpus)
+		pcpus = getenv("KXEN_PCPUS");
+	rc = parse_pcpus(pcpus, &dp->owned, err, errlen);
+	if (rc) {
+		free(dp);
+		return rc;
+	}
+	sched_for_each_cpu(c, &dp->owned)
+		max_cpu = c;
+	pthread_mutex_init(&dp->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&dp->timer_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	for (int c = 0; c < SCHED_MAX_CPUS; c++)
+		dp->pcpu[c].slice_end = NO_DEADLINE;
+	env.opaque = dp;
+	int64_t now = now_ns();
+	/* One flat socket: credit ignores topology, credit2 then shares one
+	 * runqueue between the pCPUs. */
+	rc = sched_topology_init(&dp->topo, max_cpu + 1, 1, max_cpu + 1, 1);
+	if (!rc)
+		rc = cpupool_set_init(&dp->pools, &dp->topo, &env,
+				      sched_name ? sched_name : "credit", NULL, now);
+	if (rc) {
+		snprintf(err, errlen, "cannot set up scheduler %s: %s",
+			 sched_name ? sched_name : "credit", strerror(-rc));
+		goto fail_sched;
+	}
+	for (int c = 0; c <= max_cpu && !rc; c++)
+		if (!sched_cpumask_test(&dp->owned, c))
+			rc = cpupool_cpu_remove(&dp->pools, 0, c, now);
+	if (rc) {
+		snprintf(err, errlen, "cannot set up Pool-0: %s", strerror(-rc));
+		goto fail_pools;
+	}
+	for (int c = 0; c < SCHED_MAX_CPUS; c++)
+		if (!sched_cpumask_test(&dp->owned, c))
+			dp->pcpu[c] = (struct dispatch_pcpu){ .slice_end = NO_DEADLINE };
+	rc = -pthread_create(&dp->timer_thread, NULL, timer_main, dp);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the scheduler timer thread");
+		goto fail_pools;
+	}
+	dp->timer_started = true;
+	char cpus[128];
+	sched_cpumask_format(&dp->owned, cpus, sizeof cpus);
+	log_info("dispatch: scheduler %s on pCPUs %s", sched_name ? sched_name : "credit", cpus);
+	*out = dp;
+	return 0;
+fail_pools:
+	cpupool_set_deinit(&dp->pools, now);
+fail_sched:
+	pthread_cond_destroy(&dp->timer_cond);
+	pthread_mutex_destroy(&dp->lock);
+	free(dp);
+	return rc;
+}
+
+void dispatch_fini(struct dispatcher *dp)
+{
+	if (!dp)
+		return;
+	if (dp->timer_started) {
+		pthread_mutex_lock(&dp->lock);
+		dp->stop = true;
+		pthread_cond_signal(&dp->timer_cond);
+		pthread_mutex_unlock(&dp->lock);
+		pthread_join(dp->timer_thread, NULL);
+	}
+	cpupool_set_deinit(&dp->pools, now_ns());
+	pthread_cond_destroy(&dp->timer_cond);
+	pthread_mutex_destroy(&dp->lock);
+	free(dp);
+}
+
+/* ---- domains ------------------------------------------------------------------ */
+
+/* Test hook until the control protocol has `xl sched-credit`:
+ * KXEN_TEST_SCHED="name=weight[:cap],..." applies to domains by name. */
+static void apply_test_params(struct dispatcher *dp, struct domain *d)
+{
+	const char *spec = getenv("KXEN_TEST_SCHED");
+	size_t n = strlen(d->name);
+	while (spec && *spec) {
+		const char *end = strchr(spec, ',');
+		size_t len = end ? (size_t)(end - spec) : strlen(spec);
+		if (len > n && !strncmp(spec, d->name, n) && spec[n] == '=') {
+			struct sched_dom_params p = { SCHED_PARAM_KEEP, SCHED_PARAM_KEEP };
+			char *e;
+			p.weight = (int)strtol(spec + n + 1, &e, 10);
+			if (*e == ':')
+				p.cap = (int)strtol(e + 1, NULL, 10);
+			if (pool0(dp)->ops->dom_set(pool0(dp), &d->dd->sd, &p, now_ns()))
+				log_warn("d%u: KXEN_TEST_SCHED: bad parameters", d->domid);
+			else
+				log_info("d%u: test scheduling parameters weight %d cap %d", d->domid,
+					 p.weight, p.cap);
+		}
+		spec = end ? end + 1 : NULL;
+	}
+}
+
+int dispatch_add_domain(struct dispatcher *dp, struct domain *d)
+{
+	struct dispatch_dom *dd;
+	pthread_condattr_t ca;
+	int rc;
+
+	if (!dp)
+		return 0;
+	dd = calloc(1, sizeof *dd);
+	if (!dd)
+		return -ENOMEM;
+	dd->sd.domid = d->domid;
+	dd->sd.nr_vcpus = (int)d->max_vcpus;
+	dd->sd.vcpus = dd->vptrs;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	for (unsigned i = 0; i < d->max_vcpus; i++) {
+		struct dispatch_vcpu *dv = &dd->dv[i];
+		sched_vcpu_init(&dv->sv, &dd->sd, (int)i);
+		dv->v = d->vcpus[i];
+		dv->cpu = -1;
+		pthread_cond_init(&dv->cond, &ca);
+		dd->vptrs[i] = &dv->sv;
+		d->vcpus[i]->dv = dv;
+	}
+	pthread_condattr_destroy(&ca);
+	d->dp = dp;
+	d->dd = dd;
+	pthread_mutex_lock(&dp->lock);
+	rc = cpupool_domain_add(&dp->pools, 0, &dd->sd, now_ns());
+	if (!rc) {
+		dd->attached = true;
+		apply_test_params(dp, d);
+	}
+	pthread_mutex_unlock(&dp->lock);
+	return rc;
+}
+
+/* After every vCPU thread has stopped. */
+void dispatch_remove_domain(struct domain *d)
+{
+	struct dispatcher *dp = d->dp;
+	struct dispatch_dom *dd = d->dd;
+
+	if (!dp || !dd)
+		return;
+	pthread_mutex_lock(&dp->lock);
+	int64_t now = now_ns();
+	sched_for_each_cpu(cpu, &dp->owned) {
+		struct dispatch_pcpu *pc = &dp->pcpu[cpu];
+		if (pc->curr && pc->curr->d == d) {
+			/* Cannot happen (the threads slept themselves); be safe. */
+			pc->curr->dv->cpu = -1;
+			pc->curr = NULL;
+			pc->active = false;
+			pc->resched = true;
+		}
+	}
+	if (dd->attached)
+		cpupool_domain_remove(&dp->pools, &dd->sd, now);
+	settle(dp, now);
+	pthread_mutex_unlock(&dp->lock);
+	for (unsigned i = 0; i < d->max_vcpus; i++) {
+		pthread_cond_destroy(&dd->dv[i].cond);
+		if (d->vcpus[i])
+			d->vcpus[i]->dv = NULL;
+	}
+	free(dd);
+	d->dd = NULL;
+	d->dp = NULL;
+}
+
+/* ---- the vCPU side ------------------------------------------------------------ */
+
+static void pin(struct vcpu *v, int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+	if (rc)
+		log_warn("d%uv%u: cannot pin to CPU %d: %s", v->d->domid, v->id, cpu, strerror(rc));
+	v->pinned_cpu = cpu;
+}
+
+static bool must_stop(struct vcpu *v)
+{
+	return atomic_load(&v->d->dying) || atomic_load(&v->d->paused);
+}
+
+int dispatch_run_begin(struct vcpu *v)
+{
+	struct dispatcher *dp = v->d->dp;
+	struct dispatch_vcpu *dv = v->dv;
+	int rc;
+
+	if (!dp) {
+		v->slice_end = NO_DEADLINE;
+		return 0;
+	}
+	if (v->pcpu >= 0)
+		return 0;
+	pthread_mutex_lock(&dp->lock);
+	atomic_store(&v->dispatch_waiting, true);
+	for (;;) {
+		if (must_stop(v)) {
+			if (v->sched_awake) {
+				sched_sleep(pool0(dp), &dv->sv, now_ns());
+				v->sched_awake = false;
+				settle(dp, now_ns());
+			}
+			rc = -EINTR;
+			break;
+		}
+		if (!v->sched_awake) {
+			int64_t now = now_ns();
+			v->sched_awake = true;
+			sched_wake(pool0(dp), &dv->sv, now);
+			settle(dp, now);
+			continue;
+		}
+		if (dv->cpu >= 0) {
+			struct dispatch_pcpu *pc = &dp->pcpu[dv->cpu];
+			pc->active = true;
+			atomic_store(&v->preempt, false);
+			v->pcpu = dv->cpu;
+			v->slice_end = pc->slice_end;
+			rc = 0;
+			break;
+		}
+		pthread_cond_wait(&dv->cond, &dp->lock);
+	}
+	atomic_store(&v->dispatch_waiting, false);
+	pthread_mutex_unlock(&dp->lock);
+	if (rc == 0 && v->pinned_cpu != v->pcpu)
+		pin(v, v->pcpu);
+	return rc;
+}
+
+void dispatch_run_end(struct vcpu *v, enum dispatch_reason why)
+{
+	struct dispatcher *dp = v->d->dp;
+	struct dispatch_vcpu *dv = v->dv;
+
+	if (!dp) {
+		if (why == DISPATCH_YIELD)
+			sched_yield();
+		return;
+	}
+	if (v->pcpu < 0 && (why == DISPATCH_PREEMPTED || why == DISPATCH_YIELD || !v->sched_awake))
+		return;
+	pthread_mutex_lock(&dp->lock);
+	int64_t now = now_ns();
+	if (v->pcpu >= 0) {
+		struct dispatch_pcpu *pc = &dp->pcpu[v->pcpu];
+		pc->active = false;
+		pc->resched = true;   /* a safe point: decide this pCPU now */
+		v->pcpu = -1;
+	}
+	atomic_store(&v->preempt, false);
+	switch (why) {
+	case DISPATCH_BLOCKED:
+	case DISPATCH_OFFLINE:
+		if (v->sched_awake) {
+			v->sched_awake = false;
+			sched_sleep(pool0(dp), &dv->sv, now);
+		}
+		break;
+	case DISPATCH_YIELD:
+		pool0(dp)->ops->yield(pool0(dp), &dv->sv, now);
+		break;
+	case DISPATCH_PREEMPTED:
+		break;
+	}
+	settle(dp, now);
+	pthread_mutex_unlock(&dp->lock);
+}
+
+void dispatch_poke(struct vcpu *v)
+{
+	struct dispatcher *dp = v->d->dp;
+	if (!dp || !v->dv || !atomic_load(&v->dispatch_waiting))
+		return;
+	pthread_mutex_lock(&dp->lock);
+	pthread_cond_broadcast(&v->dv->cond);
+	pthread_mutex_unlock(&dp->lock);
+}
+
+/* ---- parameters ------------------------------------------------------------------ */
+
+int domain_sched_set(struct domain *d, int weight, int cap)
+{
+	struct dispatcher *dp = d->dp;
+	struct sched_dom_params p = { weight, cap };
+	int rc;
+
+	if (!dp || !d->dd)
+		return -ENOSYS;
+	pthread_mutex_lock(&dp->lock);
+	int64_t now = now_ns();
+	rc = pool0(dp)->ops->dom_set(pool0(dp), &d->dd->sd, &p, now);
+	settle(dp, now);
+	pthread_mutex_unlock(&dp->lock);
+	return rc;
+}
+
+int domain_sched_get(struct domain *d, int *weight, int *cap)
+{
+	struct dispatcher *dp = d->dp;
+	struct sched_dom_params p;
+	int rc;
+
+	if (!dp || !d->dd)
+		return -ENOSYS;
+	pthread_mutex_lock(&dp->lock);
+	rc = pool0(dp)->ops->dom_get(pool0(dp), &d->dd->sd, &p);
+	pthread_mutex_unlock(&dp->lock);
+	if (!rc) {
+		*weight = p.weight;
+		*cap = p.cap;
+	}
+	return rc;
+}
+
+int domain_vcpu_set_affinity(struct domain *d, unsigned vcpu, const char *cpus)
+{
+	struct dispatcher *dp = d->dp;
+	struct sched_cpumask m;
+	int rc = 0;
+
+	if (!dp || !d->dd)
+		return -ENOSYS;
+	if (vcpu >= d->max_vcpus)
+		return -ENOENT;
+	if (sched_cpumask_parse(&m, cpus, SCHED_MAX_CPUS))
+		return -EINVAL;
+	pthread_mutex_lock(&dp->lock);
+	sched_cpumask_and(&m, &m, &dp->owned);
+	if (sched_cpumask_empty(&m)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	struct dispatch_vcpu *dv = &d->dd->dv[vcpu];
+	struct vcpu *v = dv->v;
+	int64_t now = now_ns();
+	dv->sv.hard_affinity = m;
+	if (dv->cpu >= 0 && !sched_cpumask_test(&m, dv->cpu)) {
+		/* Running (or about to) where it may no longer: reschedule
+		 * there; the scheduler requeues it on an allowed pCPU. */
+		dp->pcpu[dv->cpu].resched = true;
+	} else if (dv->cpu < 0 && v->sched_awake) {
+		/* Queued, maybe on a pCPU it may no longer use: requeue. */
+		sched_sleep(pool0(dp), &dv->sv, now);
+		sched_wake(pool0(dp), &dv->sv, now);
+	}
+	settle(dp, now);
+out:
+	pthread_mutex_unlock(&dp->lock);
+	return rc;
+}
