@@ -143,12 +143,13 @@ static int add_uuid_pci(const struct domain_config *dc, struct ctl_msg *req)
 }
 
 static int parse_config(const char *file, char **overrides, size_t nr,
-			struct domain_config *dc)
+			struct domain_config *dc, bool quiet)
 {
 	struct ts_error err;
 	char msg[1024];
 
-	fprintf(stderr, "Parsing config from %s\n", file);
+	if (!quiet)
+		fprintf(stderr, "Parsing config from %s\n", file);
 	int rc = domain_config_parse_file(dc, file, (const char *const *)overrides, nr, &err);
 	for (size_t i = 0; i < dc->nr_warnings; i++)
 		fprintf(stderr, "%s\n", dc->warnings[i]);
@@ -198,29 +199,38 @@ int main_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dryrun", no_argument, NULL, 'n' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "defconfig", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool paused = false, console = false, dryrun = false;
+	bool paused = false, console = false, dryrun = false, quiet = false;
+	const char *file = NULL;
 	struct domain_config dc;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "+hpcn", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hpcnqf:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': paused = true; break;
 		case 'c': console = true; break;
 		case 'n': dryrun = true; break;
+		case 'q': quiet = true; break;
+		case 'f': file = optarg; break;
 		default:
 			help("create", c != 'h');
 			return c != 'h';
 		}
 	}
-	if (optind >= argc) {
+	/* As in xl: the config file comes from -f or is the first argument
+	 * that is not a key=value override. */
+	if (!file && optind < argc && !strchr(argv[optind], '='))
+		file = argv[optind++];
+	if (!file) {
 		help("create", true);
 		return 1;
 	}
 	domain_config_init(&dc);
-	rc = parse_config(argv[optind], argv + optind + 1, (size_t)(argc - optind - 1), &dc);
+	rc = parse_config(file, argv + optind, (size_t)(argc - optind), &dc, quiet);
 	if (rc)
 		rc = 1;
 	else if (dryrun)

@@ -559,30 +559,18 @@ static int wait_gone(const char *domid)
 	return 0;
 }
 
-static int shutdown_common(const char *action, int argc, char **argv)
+/* Ask one domain to shut down (and, with wait, wait until it is gone). */
+static int shutdown_one(const char *action, const char *dom, bool wait)
 {
 	struct ctl_msg req, rep;
-	bool wait = false;
-	int c, rc;
+	int rc;
 
-	while ((c = getopt(argc, argv, "+hw")) != -1) {
-		if (c == 'w') {
-			wait = true;
-			continue;
-		}
-		help(argv[0], c != 'h');
-		return c != 'h';
-	}
-	if (argc - optind != 1) {
-		help(argv[0], true);
-		return 1;
-	}
 	ctl_msg_init(&req);
 	ctl_msg_init(&rep);
 	ctl_msg_set_head(&req, "shutdown");
-	rc = ctl_msg_add(&req, "dom", argv[optind]) || ctl_msg_add(&req, "action", action);
+	rc = ctl_msg_add(&req, "dom", dom) || ctl_msg_add(&req, "action", action);
 	if (rc)
-		xl_err("bad domain name \"%s\"", argv[optind]);
+		xl_err("bad domain name \"%s\"", dom);
 	else
 		rc = xl_call(&req, &rep, NULL);
 	if (!rc && wait && ctl_msg_get(&rep, "domid")) {
@@ -594,6 +582,48 @@ static int shutdown_common(const char *action, int argc, char **argv)
 	ctl_msg_dispose(&rep);
 	ctl_msg_dispose(&req);
 	return rc;
+}
+
+/* -a: every guest domain the daemon holds (Domain-0 is the host). */
+static int shutdown_all(const char *action, bool wait)
+{
+	struct ctl_msg req, rep;
+	int rc, failed = 0;
+
+	ctl_msg_init(&req);
+	ctl_msg_init(&rep);
+	ctl_msg_set_head(&req, "list");
+	rc = xl_call(&req, &rep, NULL);
+	for (size_t i = 0; !rc && i < rep.nr_fields; i++)
+		if (!strcmp(rep.fields[i].key, "domid") && strcmp(rep.fields[i].val, "0"))
+			failed |= shutdown_one(action, rep.fields[i].val, wait);
+	ctl_msg_dispose(&rep);
+	ctl_msg_dispose(&req);
+	return rc ? rc : failed;
+}
+
+static int shutdown_common(const char *action, int argc, char **argv)
+{
+	bool wait = false, all = false;
+	int c;
+
+	while ((c = getopt(argc, argv, "+hwa")) != -1) {
+		if (c == 'w') {
+			wait = true;
+			continue;
+		}
+		if (c == 'a') {
+			all = true;
+			continue;
+		}
+		help(argv[0], c != 'h');
+		return c != 'h';
+	}
+	if (all ? argc != optind : argc - optind != 1) {
+		help(argv[0], true);
+		return 1;
+	}
+	return all ? shutdown_all(action, wait) : shutdown_one(action, argv[optind], wait);
 }
 
 int main_shutdown(int argc, char **argv) { return shutdown_common("poweroff", argc, argv); }

@@ -15,6 +15,9 @@ const struct cmd_spec cmd_table[] = {
 	  "-h                      Print this help.\n"
 	  "-p                      Leave the domain paused after it is created.\n"
 	  "-c                      Connect to the console after the domain is created.\n"
+	  "-f FILE, --defconfig=FILE\n"
+	  "                        Use the given configuration file.\n"
+	  "-q, --quiet             Quiet.\n"
 	  "-n, --dryrun            Dry run - prints the resulting configuration\n"
 	  "                        (as JSON) and does not create the domain.\n"
 	  "vars                    key=value overrides appended to the config file." },
@@ -29,7 +32,8 @@ const struct cmd_spec cmd_table[] = {
 	  "" },
 	{ "shutdown", main_shutdown,
 	  "Issue a shutdown signal to a domain",
-	  "[options] <Domain>",
+	  "[options] <-a|Domain>",
+	  "-a                      Shutdown all guest domains.\n"
 	  "-h                      Print this help.\n"
 	  "-w                      Wait for the guest to shut down." },
 	{ "reboot", main_reboot,
