@@ -358,6 +358,22 @@ static const char *const action_xl_names[] = {
 	[TS_ACTION_SOFT_RESET] = "soft-reset",
 };
 
+const char *ts_action_xl_name(enum ts_action action)
+{
+	return (unsigned)action <= TS_ACTION_SOFT_RESET ? action_xl_names[action] : "destroy";
+}
+
+int ts_action_from_xl_name(const char *name, enum ts_action *action)
+{
+	for (size_t i = 0; name && i < sizeof action_xl_names / sizeof action_xl_names[0]; i++) {
+		if (!strcmp(name, action_xl_names[i])) {
+			*action = (enum ts_action)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 const char *ts_action_name(enum ts_action action)
 {
 	static const char *const json[] = {

@@ -111,6 +111,10 @@ enum ts_action {
 };
 /* libxl's JSON spelling ("destroy", "restart_rename", ...). */
 const char *ts_action_name(enum ts_action action);
+/* xl.cfg's spelling ("destroy", "rename-restart", ...) and back; the
+ * control protocol uses the same words. */
+const char *ts_action_xl_name(enum ts_action action);
+int ts_action_from_xl_name(const char *name, enum ts_action *action);
 
 enum ts_disk_format {
 	TS_DISK_FORMAT_RAW,

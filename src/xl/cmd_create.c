@@ -17,19 +17,10 @@
 
 #include "toolstack/toolstack.h"
 
-/* Wire names of the actions, in enum ts_action order (control-api.md). */
+/* Wire names of the actions are xl.cfg's (control-api.md). */
 static const char *action_wire_name(enum ts_action a)
 {
-	static const char *const names[] = {
-		[TS_ACTION_DESTROY] = "destroy",
-		[TS_ACTION_RESTART] = "restart",
-		[TS_ACTION_RENAME_RESTART] = "rename-restart",
-		[TS_ACTION_PRESERVE] = "preserve",
-		[TS_ACTION_COREDUMP_DESTROY] = "coredump-destroy",
-		[TS_ACTION_COREDUMP_RESTART] = "coredump-restart",
-		[TS_ACTION_SOFT_RESET] = "soft-reset",
-	};
-	return (unsigned)a < sizeof names / sizeof names[0] && names[a] ? names[a] : "destroy";
+	return ts_action_xl_name(a);
 }
 
 /* The daemon runs with another working directory: relative paths are

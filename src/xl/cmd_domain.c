@@ -172,19 +172,8 @@ static void row_print(const struct xl_dom *r, bool verbose)
 
 static enum ts_action action_from_wire(const char *s, enum ts_action def)
 {
-	static const char *const names[] = {
-		[TS_ACTION_DESTROY] = "destroy",
-		[TS_ACTION_RESTART] = "restart",
-		[TS_ACTION_RENAME_RESTART] = "rename-restart",
-		[TS_ACTION_PRESERVE] = "preserve",
-		[TS_ACTION_COREDUMP_DESTROY] = "coredump-destroy",
-		[TS_ACTION_COREDUMP_RESTART] = "coredump-restart",
-		[TS_ACTION_SOFT_RESET] = "soft-reset",
-	};
-	for (size_t i = 0; s && i < sizeof names / sizeof names[0]; i++)
-		if (names[i] && !strcmp(names[i], s))
-			return (enum ts_action)i;
-	return def;
+	enum ts_action a;
+	return ts_action_from_xl_name(s, &a) ? def : a;
 }
 
 static int hexval(char c)
