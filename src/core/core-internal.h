@@ -269,7 +269,8 @@ enum dispatch_reason {
 };
 /* Register the domain and its vCPUs (asleep) in Pool-0; d->dp = dp.  A NULL
  * dp leaves the domain's vCPUs to the host scheduler. */
-int dispatch_add_domain(struct dispatcher *dp, struct domain *d);
+/* pool: a cpupool name, NULL for Pool-0 (-ENOENT if there is none). */
+int dispatch_add_domain(struct dispatcher *dp, struct domain *d, const char *pool);
 /* After the domain's vCPU threads have stopped. */
 void dispatch_remove_domain(struct domain *d);
 /* On the vCPU's thread: wake it in the scheduler if needed and wait until

@@ -14,7 +14,8 @@ struct domain;
 struct dispatcher;
 
 /* The dispatcher runs the vCPUs of every domain given to it on the host CPUs
- * it owns ("pCPUs"), under one scheduler instance (Pool-0).  pcpus: a CPU
+ * it owns ("pCPUs"), under the scheduler instance of the domain's cpupool
+ * (Pool-0 at start: every pCPU).  pcpus: a CPU
  * list like "0-1,3"; NULL means $KXEN_PCPUS, or when that is unset every
  * CPU of the process's affinity mask.  sched_name: "credit" (NULL) or
  * "credit2".  Create it before the first domain, destroy it after the
@@ -49,6 +50,7 @@ struct domain_params {
 	void *opaque;
 	/* Runs the domain's vCPUs; NULL leaves them to the host scheduler. */
 	struct dispatcher *dispatcher;
+	const char *pool;        /* cpupool name; NULL = Pool-0 */
 };
 
 /* Build a domain (VM, memory, kernel, start-of-day state) without running
@@ -99,5 +101,56 @@ int domain_sched_get(struct domain *d, int *weight, int *cap);
 /* Hard affinity of one vCPU: a pCPU list like "0-1,3" (only pCPUs the
  * dispatcher owns count; none of them is -EINVAL). */
 int domain_vcpu_set_affinity(struct domain *d, unsigned vcpu, const char *cpus);
+/* Hard and soft affinity (NULL keeps one); a hard set with no owned pCPU
+ * is -EINVAL.  The effective set is the affinity within the pool's pCPUs. */
+int domain_vcpu_pin(struct domain *d, unsigned vcpu, const char *hard, const char *soft);
+
+/* What `xl vcpu-list` shows of one vCPU. */
+struct vcpu_sched_info {
+	bool online, running, blocked;
+	int cpu;                 /* holding, else last ran on; -1 unknown */
+	uint64_t time_ns;
+	char hard[256], soft[256];  /* CPU lists like "0-3" */
+};
+int domain_vcpu_info(struct domain *d, unsigned vcpu, struct vcpu_sched_info *out);
+
+/* ---- cpupools (Xen's): disjoint sets of the dispatcher's pCPUs, each with
+ * its own scheduler instance.  Every call takes only the dispatcher lock;
+ * -ENOSYS without a dispatcher. */
+struct cpupool_info {
+	int id;
+	char name[64];
+	char sched[16];          /* "credit" / "credit2" */
+	char cpus[256];          /* "0-1,3"; "" for none */
+	unsigned n_cpus, n_dom;
+	int tslice_ms, ratelimit_us;
+};
+/* Fills up to max entries in id order; returns how many. */
+int dispatch_cpupool_list(struct dispatcher *dp, struct cpupool_info *out, int max);
+int dispatch_cpupool_get(struct dispatcher *dp, int id, struct cpupool_info *out);
+/* A pool name, or a numeric id: the id, or -ENOENT. */
+int dispatch_cpupool_lookup(struct dispatcher *dp, const char *spec);
+/* pCPUs of the dispatcher in no pool, as a CPU list. */
+int dispatch_free_cpus(struct dispatcher *dp, char *buf, size_t len);
+/* cpus NULL: one free pCPU.  -EEXIST name, -EINVAL bad name/scheduler or a
+ * pCPU not ours, -EBUSY a pCPU in another pool (or none free). */
+int dispatch_cpupool_create(struct dispatcher *dp, const char *name, const char *sched_name,
+			    const char *cpus, int *id_out);
+/* -EBUSY with domains in it or for Pool-0; its pCPUs go free. */
+int dispatch_cpupool_destroy(struct dispatcher *dp, int id);
+int dispatch_cpupool_rename(struct dispatcher *dp, int id, const char *name);
+/* -EINVAL not our pCPU, -EBUSY in another pool, -EEXIST already here. */
+int dispatch_cpupool_cpu_add(struct dispatcher *dp, int id, int cpu);
+/* -EINVAL not in the pool, -EBUSY last pCPU of a pool with domains.
+ * A vCPU running there moves to the pool's other pCPUs. */
+int dispatch_cpupool_cpu_remove(struct dispatcher *dp, int id, int cpu);
+int dispatch_cpupool_numa_split(struct dispatcher *dp);
+/* tslice_ms (credit) and ratelimit_us; -1 keeps one.  -EINVAL out of range. */
+int dispatch_cpupool_set_params(struct dispatcher *dp, int id, int tslice_ms, int ratelimit_us);
+/* The pool id of a domain. */
+int domain_cpupool(struct domain *d);
+/* Move a (running) domain: afterwards its vCPUs run only on the new pool's
+ * pCPUs.  Weight and cap go with it.  -ENOENT, -EINVAL (pool has no pCPU). */
+int domain_cpupool_move(struct domain *d, int id);
 
 #endif

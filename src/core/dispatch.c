@@ -76,6 +76,7 @@ struct dispatch_vcpu {
 	struct sched_vcpu sv;
 	struct vcpu *v;
 	int cpu;                /* pCPU the scheduler gave us, -1 none */
+	bool rewake;            /* asleep for a move; wake in run_end */
 	pthread_cond_t cond;    /* with dp->lock: cpu became >= 0, or a poke */
 };
 
@@ -86,9 +87,22 @@ struct dispatch_dom {
 	bool attached;
 };
 
-static struct sched_instance *pool0(struct dispatcher *dp)
+/* The scheduler instance of a vCPU's domain (its cpupool). */
+static struct sched_instance *vsched(struct dispatcher *dp, struct dispatch_vcpu *dv)
 {
-	return &cpupool_get(&dp->pools, 0)->sched;
+	return &cpupool_get(&dp->pools, dv->sv.dom->poolid)->sched;
+}
+
+static struct sched_instance *dsched(struct dispatcher *dp, struct dispatch_dom *dd)
+{
+	return &cpupool_get(&dp->pools, dd->sd.poolid)->sched;
+}
+
+/* The instance owning a pCPU, NULL for a pCPU in no pool. */
+static struct sched_instance *csched_of(struct dispatcher *dp, int cpu)
+{
+	struct cpupool *p = cpupool_of_cpu(&dp->pools, cpu);
+	return p ? &p->sched : NULL;
 }
 
 /* ---- callbacks from the scheduler (dp->lock held) ------------------------- */
@@ -128,8 +142,12 @@ static void request_preempt(struct vcpu *v)
 static void schedule_cpu(struct dispatcher *dp, int cpu, int64_t now)
 {
 	struct dispatch_pcpu *pc = &dp->pcpu[cpu];
-	struct sched_decision dec = sched_do_schedule(pool0(dp), cpu, now);
+	struct sched_instance *s = csched_of(dp, cpu);
+	struct sched_decision dec = { .next = NULL, .slice = -1 };
 	struct vcpu *next = NULL;
+
+	if (s)
+		dec = sched_do_schedule(s, cpu, now);
 
 	pc->resched = false;
 	if (dec.next)
@@ -190,8 +208,10 @@ static void *timer_main(void *arg)
 		sched_for_each_cpu(cpu, &dp->owned) {
 			struct dispatch_pcpu *pc = &dp->pcpu[cpu];
 			if (pc->timer && pc->timer <= now) {
+				struct sched_instance *s = csched_of(dp, cpu);
 				pc->timer = 0;
-				sched_timer(pool0(dp), cpu, now);
+				if (s)
+					sched_timer(s, cpu, now);
 			}
 			if (!pc->curr && pc->slice_end <= now) {
 				pc->slice_end = NO_DEADLINE;
@@ -343,32 +363,7 @@ void dispatch_fini(struct dispatcher *dp)
 
 /* ---- domains ------------------------------------------------------------------ */
 
-/* Test hook until the control protocol has `xl sched-credit`:
- * KXEN_TEST_SCHED="name=weight[:cap],..." applies to domains by name. */
-static void apply_test_params(struct dispatcher *dp, struct domain *d)
-{
-	const char *spec = getenv("KXEN_TEST_SCHED");
-	size_t n = strlen(d->name);
-	while (spec && *spec) {
-		const char *end = strchr(spec, ',');
-		size_t len = end ? (size_t)(end - spec) : strlen(spec);
-		if (len > n && !strncmp(spec, d->name, n) && spec[n] == '=') {
-			struct sched_dom_params p = { SCHED_PARAM_KEEP, SCHED_PARAM_KEEP };
-			char *e;
-			p.weight = (int)strtol(spec + n + 1, &e, 10);
-			if (*e == ':')
-				p.cap = (int)strtol(e + 1, NULL, 10);
-			if (pool0(dp)->ops->dom_set(pool0(dp), &d->dd->sd, &p, now_ns()))
-				log_warn("d%u: KXEN_TEST_SCHED: bad parameters", d->domid);
-			else
-				log_info("d%u: test scheduling parameters weight %d cap %d", d->domid,
-					 p.weight, p.cap);
-		}
-		spec = end ? end + 1 : NULL;
-	}
-}
-
-int dispatch_add_domain(struct dispatcher *dp, struct domain *d)
+int dispatch_add_domain(struct dispatcher *dp, struct domain *d, const char *pool)
 {
 	struct dispatch_dom *dd;
 	pthread_condattr_t ca;
@@ -397,11 +392,10 @@ int dispatch_add_domain(struct dispatcher *dp, struct domain *d)
 	d->dp = dp;
 	d->dd = dd;
 	pthread_mutex_lock(&dp->lock);
-	rc = cpupool_domain_add(&dp->pools, 0, &dd->sd, now_ns());
-	if (!rc) {
+	struct cpupool *cp = pool ? cpupool_find(&dp->pools, pool) : cpupool_get(&dp->pools, 0);
+	rc = cp ? cpupool_domain_add(&dp->pools, cp->id, &dd->sd, now_ns()) : -ENOENT;
+	if (!rc)
 		dd->attached = true;
-		apply_test_params(dp, d);
-	}
 	pthread_mutex_unlock(&dp->lock);
 	return rc;
 }
@@ -475,7 +469,9 @@ int dispatch_run_begin(struct vcpu *v)
 	for (;;) {
 		if (must_stop(v)) {
 			if (v->sched_awake) {
-				sched_sleep(pool0(dp), &dv->sv, now_ns());
+				if (!dv->rewake)
+					sched_sleep(vsched(dp, dv), &dv->sv, now_ns());
+				dv->rewake = false;
 				v->sched_awake = false;
 				settle(dp, now_ns());
 			}
@@ -485,7 +481,7 @@ int dispatch_run_begin(struct vcpu *v)
 		if (!v->sched_awake) {
 			int64_t now = now_ns();
 			v->sched_awake = true;
-			sched_wake(pool0(dp), &dv->sv, now);
+			sched_wake(vsched(dp, dv), &dv->sv, now);
 			settle(dp, now);
 			continue;
 		}
@@ -528,19 +524,30 @@ void dispatch_run_end(struct vcpu *v, enum dispatch_reason why)
 		v->pcpu = -1;
 	}
 	atomic_store(&v->preempt, false);
+	struct sched_instance *s = vsched(dp, dv);
 	switch (why) {
 	case DISPATCH_BLOCKED:
 	case DISPATCH_OFFLINE:
 		if (v->sched_awake) {
 			v->sched_awake = false;
-			sched_sleep(pool0(dp), &dv->sv, now);
+			if (!dv->rewake)
+				sched_sleep(s, &dv->sv, now);
 		}
+		dv->rewake = false;
 		break;
 	case DISPATCH_YIELD:
-		pool0(dp)->ops->yield(pool0(dp), &dv->sv, now);
+		if (!dv->rewake)
+			s->ops->yield(s, &dv->sv, now);
 		break;
 	case DISPATCH_PREEMPTED:
 		break;
+	}
+	if (dv->rewake) {
+		/* Put to sleep by a pool move while it ran: settle first so the
+		 * old pCPU lets it go, then wake it where it now belongs. */
+		settle(dp, now);
+		dv->rewake = false;
+		sched_wake(s, &dv->sv, now);
 	}
 	settle(dp, now);
 	pthread_mutex_unlock(&dp->lock);
@@ -568,7 +575,7 @@ int domain_sched_set(struct domain *d, int weight, int cap)
 		return -ENOSYS;
 	pthread_mutex_lock(&dp->lock);
 	int64_t now = now_ns();
-	rc = pool0(dp)->ops->dom_set(pool0(dp), &d->dd->sd, &p, now);
+	rc = dsched(dp, d->dd)->ops->dom_set(dsched(dp, d->dd), &d->dd->sd, &p, now);
 	settle(dp, now);
 	pthread_mutex_unlock(&dp->lock);
 	return rc;
@@ -583,7 +590,7 @@ int domain_sched_get(struct domain *d, int *weight, int *cap)
 	if (!dp || !d->dd)
 		return -ENOSYS;
 	pthread_mutex_lock(&dp->lock);
-	rc = pool0(dp)->ops->dom_get(pool0(dp), &d->dd->sd, &p);
+	rc = dsched(dp, d->dd)->ops->dom_get(dsched(dp, d->dd), &d->dd->sd, &p);
 	pthread_mutex_unlock(&dp->lock);
 	if (!rc) {
 		*weight = p.weight;
@@ -594,34 +601,437 @@ int domain_sched_get(struct domain *d, int *weight, int *cap)
 
 int domain_vcpu_set_affinity(struct domain *d, unsigned vcpu, const char *cpus)
 {
-	struct dispatcher *dp = d->dp;
+	return domain_vcpu_pin(d, vcpu, cpus, NULL);
+}
+
+/* ---- cpupools ---------------------------------------------------------------------- */
+
+/*
+ * Take an awake vCPU off whatever pCPU it holds or was given and put it to
+ * sleep in its scheduler, before its pool or its pCPU changes.  Returns
+ * true if the caller must wake it (in its pool after the change); false if
+ * it was asleep, or if its thread is in guest mode: then it is asked to
+ * leave and wakes itself in dispatch_run_end (dv->rewake).
+ */
+static bool unplace(struct dispatcher *dp, struct dispatch_vcpu *dv, int64_t now)
+{
+	struct vcpu *v = dv->v;
+
+	if (!v || !v->sched_awake || dv->rewake)
+		return false;
+	sched_sleep(vsched(dp, dv), &dv->sv, now);
+	if (dv->cpu >= 0) {
+		struct dispatch_pcpu *pc = &dp->pcpu[dv->cpu];
+		if (pc->active && pc->curr == v) {
+			dv->rewake = true;
+			pc->resched = true;
+			request_preempt(v);
+			return false;
+		}
+		pc->curr = NULL;
+		pc->resched = true;
+		dv->cpu = -1;
+	}
+	return true;
+}
+
+static struct cpupool *pool_by_id(struct dispatcher *dp, int id)
+{
+	return id >= 0 ? cpupool_get(&dp->pools, id) : NULL;
+}
+
+int dispatch_cpupool_lookup(struct dispatcher *dp, const char *spec)
+{
+	struct cpupool *p;
+	char *end;
+	int rc = -ENOENT;
+
+	if (!dp)
+		return -ENOSYS;
+	pthread_mutex_lock(&dp->lock);
+	p = cpupool_find(&dp->pools, spec);
+	if (!p && *spec >= '0' && *spec <= '9') {
+		long id = strtol(spec, &end, 10);
+		if (!*end && id < INT_MAX)
+			p = pool_by_id(dp, (int)id);
+	}
+	if (p)
+		rc = p->id;
+	pthread_mutex_unlock(&dp->lock);
+	return rc;
+}
+
+static void fill_info(struct dispatcher *dp, struct cpupool *p, struct cpupool_info *out)
+{
+	struct sched_pool_params pp = { 0 };
+	memset(out, 0, sizeof *out);
+	out->id = p->id;
+	snprintf(out->name, sizeof out->name, "%s", p->name);
+	snprintf(out->sched, sizeof out->sched, "%s", p->sched.ops->name);
+	sched_cpumask_format(&p->sched.cpus, out->cpus, sizeof out->cpus);
+	out->n_cpus = (unsigned)sched_cpumask_weight(&p->sched.cpus);
+	out->n_dom = (unsigned)p->n_dom;
+	if (p->sched.ops->pool_get && !p->sched.ops->pool_get(&p->sched, &pp)) {
+		out->tslice_ms = pp.tslice_ms;
+		out->ratelimit_us = pp.ratelimit_us;
+	}
+	(void)dp;
+}
+
+int dispatch_cpupool_list(struct dispatcher *dp, struct cpupool_info *out, int max)
+{
+	int n = 0;
+
+	if (!dp)
+		return -ENOSYS;
+	pthread_mutex_lock(&dp->lock);
+	for (int id = 0; id < dp->pools.next_id && n < max; id++) {
+		struct cpupool *p = cpupool_get(&dp->pools, id);
+		if (p)
+			fill_info(dp, p, &out[n++]);
+	}
+	pthread_mutex_unlock(&dp->lock);
+	return n;
+}
+
+int dispatch_cpupool_get(struct dispatcher *dp, int id, struct cpupool_info *out)
+{
+	struct cpupool *p;
+	int rc = 0;
+
+	if (!dp)
+		return -ENOSYS;
+	pthread_mutex_lock(&dp->lock);
+	p = pool_by_id(dp, id);
+	if (p)
+		fill_info(dp, p, out);
+	else
+		rc = -ENOENT;
+	pthread_mutex_unlock(&dp->lock);
+	return rc;
+}
+
+int dispatch_free_cpus(struct dispatcher *dp, char *buf, size_t len)
+{
 	struct sched_cpumask m;
+
+	if (!dp)
+		return -ENOSYS;
+	pthread_mutex_lock(&dp->lock);
+	sched_cpumask_and(&m, &dp->pools.free_cpus, &dp->owned);
+	sched_cpumask_format(&m, buf, len);
+	pthread_mutex_unlock(&dp->lock);
+	return 0;
+}
+
+/* Under dp->lock: a free pCPU of ours joins pool id. */
+static int cpu_add_locked(struct dispatcher *dp, int id, int cpu, int64_t now)
+{
+	int rc;
+
+	if (!sched_cpumask_test(&dp->owned, cpu))
+		return -EINVAL;
+	rc = cpupool_cpu_add(&dp->pools, id, cpu, now);
+	if (!rc)
+		dp->pcpu[cpu].resched = true;
+	return rc;
+}
+
+int dispatch_cpupool_create(struct dispatcher *dp, const char *name, const char *sched_name,
+			    const char *cpus, int *id_out)
+{
+	struct sched_cpumask m;
+	int rc, id;
+
+	if (!dp)
+		return -ENOSYS;
+	if (cpus && sched_cpumask_parse(&m, cpus, SCHED_MAX_CPUS))
+		return -EINVAL;
+	pthread_mutex_lock(&dp->lock);
+	int64_t now = now_ns();
+	if (!cpus) {
+		/* Like xl without cpus= or nodes=: one free CPU. */
+		sched_cpumask_and(&m, &dp->pools.free_cpus, &dp->owned);
+		int c = sched_cpumask_first(&m);
+		sched_cpumask_zero(&m);
+		if (c < 0) {
+			rc = -EBUSY;
+			goto out;
+		}
+		sched_cpumask_set(&m, c);
+	}
+	sched_for_each_cpu(c, &m) {
+		if (!sched_cpumask_test(&dp->owned, c)) {
+			rc = -EINVAL;
+			goto out;
+		}
+		if (!sched_cpumask_test(&dp->pools.free_cpus, c)) {
+			rc = -EBUSY;
+			goto out;
+		}
+	}
+	rc = cpupool_create(&dp->pools, name, sched_name ? sched_name : "credit", NULL, &id);
+	if (rc)
+		goto out;
+	sched_for_each_cpu(c, &m) {
+		rc = cpu_add_locked(dp, id, c, now);
+		if (rc) {
+			cpupool_destroy(&dp->pools, id, now);
+			goto out;
+		}
+	}
+	*id_out = id;
+	settle(dp, now);
+out:
+	pthread_mutex_unlock(&dp->lock);
+	return rc;
+}
+
+int dispatch_cpupool_destroy(struct dispatcher *dp, int id)
+{
+	struct sched_cpumask m;
+	int rc;
+
+	if (!dp)
+		return -ENOSYS;
+	pthread_mutex_lock(&dp->lock);
+	int64_t now = now_ns();
+	struct cpupool *p = pool_by_id(dp, id);
+	if (!p) {
+		rc = -ENOENT;
+		goto out;
+	}
+	m = p->sched.cpus;
+	rc = cpupool_destroy(&dp->pools, id, now);
+	if (!rc) {
+		sched_for_each_cpu(c, &m)
+			dp->pcpu[c].resched = true;
+		settle(dp, now);
+	}
+out:
+	pthread_mutex_unlock(&dp->lock);
+	return rc;
+}
+
+int dispatch_cpupool_rename(struct dispatcher *dp, int id, const char *name)
+{
+	int rc;
+
+	if (!dp)
+		return -ENOSYS;
+	pthread_mutex_lock(&dp->lock);
+	rc = cpupool_rename(&dp->pools, id, name);
+	pthread_mutex_unlock(&dp->lock);
+	return rc;
+}
+
+int dispatch_cpupool_cpu_add(struct dispatcher *dp, int id, int cpu)
+{
+	int rc;
+
+	if (!dp)
+		return -ENOSYS;
+	pthread_mutex_lock(&dp->lock);
+	int64_t now = now_ns();
+	rc = pool_by_id(dp, id) ? cpu_add_locked(dp, id, cpu, now) : -ENOENT;
+	settle(dp, now);
+	pthread_mutex_unlock(&dp->lock);
+	return rc;
+}
+
+int dispatch_cpupool_cpu_remove(struct dispatcher *dp, int id, int cpu)
+{
+	struct cpupool *p;
+	struct dispatch_vcpu *wake = NULL;
+	int rc;
+
+	if (!dp)
+		return -ENOSYS;
+	pthread_mutex_lock(&dp->lock);
+	int64_t now = now_ns();
+	p = pool_by_id(dp, id);
+	if (!p) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (!sched_cpumask_test(&p->sched.cpus, cpu)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (p->n_dom && sched_cpumask_weight(&p->sched.cpus) == 1) {
+		rc = -EBUSY;
+		goto out;
+	}
+	/* Whoever runs there leaves first, so that the pool does not pick
+	 * it elsewhere while its thread is still on this pCPU. */
+	struct vcpu *cur = dp->pcpu[cpu].curr;
+	if (cur && unplace(dp, cur->dv, now))
+		wake = cur->dv;
+	rc = cpupool_cpu_remove(&dp->pools, id, cpu, now);
+	if (wake)
+		sched_wake(vsched(dp, wake), &wake->sv, now);
+	dp->pcpu[cpu].resched = true;
+	settle(dp, now);
+out:
+	pthread_mutex_unlock(&dp->lock);
+	return rc;
+}
+
+int dispatch_cpupool_numa_split(struct dispatcher *dp)
+{
+	int rc;
+
+	if (!dp)
+		return -ENOSYS;
+	pthread_mutex_lock(&dp->lock);
+	int64_t now = now_ns();
+	rc = cpupool_numa_split(&dp->pools, now);
+	sched_for_each_cpu(c, &dp->owned)
+		dp->pcpu[c].resched = true;
+	settle(dp, now);
+	pthread_mutex_unlock(&dp->lock);
+	return rc;
+}
+
+int dispatch_cpupool_set_params(struct dispatcher *dp, int id, int tslice_ms, int ratelimit_us)
+{
+	struct sched_pool_params pp;
+	struct cpupool *p;
+	int rc;
+
+	if (!dp)
+		return -ENOSYS;
+	pthread_mutex_lock(&dp->lock);
+	p = pool_by_id(dp, id);
+	if (!p) {
+		rc = -ENOENT;
+		goto out;
+	}
+	pp.tslice_ms = tslice_ms >= 0 ? tslice_ms : SCHED_PARAM_KEEP;
+	pp.ratelimit_us = ratelimit_us >= 0 ? ratelimit_us : SCHED_PARAM_KEEP;
+	pp.runqueue = SCHED_PARAM_KEEP;
+	rc = p->sched.ops->pool_set(&p->sched, &pp);
+out:
+	pthread_mutex_unlock(&dp->lock);
+	return rc;
+}
+
+int domain_cpupool(struct domain *d)
+{
+	struct dispatcher *dp = d->dp;
+	int id;
+
+	if (!dp || !d->dd)
+		return -ENOSYS;
+	pthread_mutex_lock(&dp->lock);
+	id = d->dd->sd.poolid;
+	pthread_mutex_unlock(&dp->lock);
+	return id;
+}
+
+int domain_cpupool_move(struct domain *d, int id)
+{
+	struct dispatcher *dp = d->dp;
+	struct dispatch_dom *dd = d->dd;
+	bool wake[MAX_VCPUS] = { false };
+	int rc;
+
+	if (!dp || !dd)
+		return -ENOSYS;
+	pthread_mutex_lock(&dp->lock);
+	int64_t now = now_ns();
+	struct cpupool *to = pool_by_id(dp, id);
+	if (!to) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (dd->sd.poolid == id) {
+		rc = 0;
+		goto out;
+	}
+	if (sched_cpumask_empty(&to->sched.cpus)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	for (unsigned i = 0; i < d->max_vcpus; i++)
+		wake[i] = unplace(dp, &dd->dv[i], now);
+	rc = cpupool_domain_move(&dp->pools, &dd->sd, id, now);
+	/* On failure it is back in the old pool: wake it there. */
+	for (unsigned i = 0; i < d->max_vcpus; i++)
+		if (wake[i])
+			sched_wake(dsched(dp, dd), &dd->dv[i].sv, now);
+	settle(dp, now);
+out:
+	pthread_mutex_unlock(&dp->lock);
+	return rc;
+}
+
+/* ---- per-vCPU information and affinity ------------------------------------------------ */
+
+int domain_vcpu_info(struct domain *d, unsigned vcpu, struct vcpu_sched_info *out)
+{
+	struct dispatcher *dp = d->dp;
+	struct vcpu *v;
+
+	if (vcpu >= d->max_vcpus || !(v = d->vcpus[vcpu]))
+		return -ENOENT;
+	memset(out, 0, sizeof *out);
+	out->online = v->online;
+	out->time_ns = v->cpu_time_ns;
+	out->cpu = -1;
+	if (!dp || !d->dd) {
+		snprintf(out->hard, sizeof out->hard, "all");
+		snprintf(out->soft, sizeof out->soft, "all");
+		out->running = atomic_load(&v->running);
+		out->blocked = v->blocked;
+		return 0;
+	}
+	pthread_mutex_lock(&dp->lock);
+	struct dispatch_vcpu *dv = &d->dd->dv[vcpu];
+	out->running = dv->cpu >= 0 && dp->pcpu[dv->cpu].active && dp->pcpu[dv->cpu].curr == v;
+	out->cpu = dv->cpu >= 0 ? dv->cpu : dv->sv.processor;
+	out->blocked = !v->sched_awake;
+	sched_cpumask_format(&dv->sv.hard_affinity, out->hard, sizeof out->hard);
+	sched_cpumask_format(&dv->sv.soft_affinity, out->soft, sizeof out->soft);
+	pthread_mutex_unlock(&dp->lock);
+	return 0;
+}
+
+int domain_vcpu_pin(struct domain *d, unsigned vcpu, const char *hard, const char *soft)
+{
+	struct dispatcher *dp = d->dp;
+	struct sched_cpumask h, s;
 	int rc = 0;
 
 	if (!dp || !d->dd)
 		return -ENOSYS;
 	if (vcpu >= d->max_vcpus)
 		return -ENOENT;
-	if (sched_cpumask_parse(&m, cpus, SCHED_MAX_CPUS))
+	if (hard && sched_cpumask_parse(&h, hard, SCHED_MAX_CPUS))
+		return -EINVAL;
+	if (soft && sched_cpumask_parse(&s, soft, SCHED_MAX_CPUS))
 		return -EINVAL;
 	pthread_mutex_lock(&dp->lock);
-	sched_cpumask_and(&m, &m, &dp->owned);
-	if (sched_cpumask_empty(&m)) {
+	if (hard && !sched_cpumask_intersects(&h, &dp->owned)) {
 		rc = -EINVAL;
 		goto out;
 	}
 	struct dispatch_vcpu *dv = &d->dd->dv[vcpu];
 	struct vcpu *v = dv->v;
 	int64_t now = now_ns();
-	dv->sv.hard_affinity = m;
-	if (dv->cpu >= 0 && !sched_cpumask_test(&m, dv->cpu)) {
-		/* Running (or about to) where it may no longer: reschedule
-		 * there; the scheduler requeues it on an allowed pCPU. */
-		dp->pcpu[dv->cpu].resched = true;
-	} else if (dv->cpu < 0 && v->sched_awake) {
-		/* Queued, maybe on a pCPU it may no longer use: requeue. */
-		sched_sleep(pool0(dp), &dv->sv, now);
-		sched_wake(pool0(dp), &dv->sv, now);
+	if (soft)
+		dv->sv.soft_affinity = s;
+	if (hard) {
+		dv->sv.hard_affinity = h;
+		if (dv->cpu >= 0 && !sched_cpumask_test(&h, dv->cpu)) {
+			/* Running (or about to) where it may no longer: reschedule
+			 * there; the scheduler requeues it on an allowed pCPU. */
+			dp->pcpu[dv->cpu].resched = true;
+		} else if (dv->cpu < 0 && v->sched_awake && !dv->rewake) {
+			/* Queued, maybe on a pCPU it may no longer use: requeue. */
+			sched_sleep(vsched(dp, dv), &dv->sv, now);
+			sched_wake(vsched(dp, dv), &dv->sv, now);
+		}
 	}
 	settle(dp, now);
 out:

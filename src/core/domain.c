@@ -230,7 +230,7 @@ int domain_create(const struct domain_params *p, struct domain **out, char *err,
 			goto out;
 		}
 	}
-	rc = dispatch_add_domain(p->dispatcher, d);
+	rc = dispatch_add_domain(p->dispatcher, d, p->pool);
 	if (rc) {
 		fail(err, errlen, rc, "cannot add the domain to the scheduler: %s", strerror(-rc));
 		goto out;

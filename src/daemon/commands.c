@@ -110,6 +110,7 @@ static int parse_create(const struct ctl_msg *req, struct domain_create_req *cr,
 	cr->kernel = ctl_msg_get(req, "kernel");
 	cr->ramdisk = ctl_msg_get(req, "ramdisk");
 	cr->cmdline = ctl_msg_get(req, "cmdline");
+	cr->pool = ctl_msg_get(req, "pool");
 	if (!cr->name || !cr->kernel) {
 		ctl_msg_set_error(rep, "create: \"name\" and \"kernel\" are required");
 		return -EINVAL;
@@ -218,7 +219,7 @@ static void cmd_create(struct kxend *k, struct client *c, const struct ctl_msg *
 	static const char *const known[] = {
 		"name", "memory", "maxmem", "vcpus", "maxvcpus", "kernel", "ramdisk",
 		"cmdline", "on_poweroff", "on_reboot", "on_crash", "paused", "console",
-		"uuid", "pci", NULL,
+		"uuid", "pci", "pool", NULL,
 	};
 	struct domain_create_req cr = { 0 };
 	struct pci_bdf pci[MAX_PCI_PER_DOMAIN];
@@ -661,8 +662,9 @@ static void cmd_info(struct kxend *k, struct client *c, const struct ctl_msg *re
 	ctl_msg_add(rep, "xen_minor", "19");
 	ctl_msg_add(rep, "xen_extra", ".0-kxen");
 	ctl_msg_add(rep, "xen_caps", "xen-3.0-x86_64");
-	/* vCPUs are host threads: the host kernel's scheduler runs them. */
-	ctl_msg_add(rep, "xen_scheduler", "host");
+	/* Pool-0's scheduler, as Xen reports its default one. */
+	struct cpupool_info p0;
+	ctl_msg_add(rep, "xen_scheduler", dispatch_cpupool_get(k->dp, 0, &p0) ? "host" : p0.sched);
 	ctl_msg_addf(rep, "xen_pagesize", "%ld", sysconf(_SC_PAGESIZE));
 	ctl_msg_add(rep, "xen_commandline", cmdline);
 	ctl_msg_addf(rep, "domains_memkb", "%llu", (unsigned long long)dom_kib);
@@ -742,6 +744,473 @@ static void cmd_dmesg(struct kxend *k, struct client *c, const struct ctl_msg *r
 		k->dmesg_from = (uint64_t)size;
 }
 
+/* ---- scheduling and cpupools (xl sched-credit, cpupool-*, vcpu-*) ------------ */
+
+static int need_pool(struct kxend *k, const struct ctl_msg *req, struct ctl_msg *rep)
+{
+	const char *spec = ctl_msg_get(req, "pool");
+	int id;
+
+	if (!spec) {
+		ctl_msg_set_error(rep, "%s: missing field \"pool\"", req->head);
+		return -EINVAL;
+	}
+	id = dispatch_cpupool_lookup(k->dp, spec);
+	if (id == -ENOSYS)
+		ctl_msg_set_error(rep, "kxend runs without a scheduler");
+	else if (id < 0)
+		ctl_msg_set_error(rep, "cpupool %s does not exist", spec);
+	return id;
+}
+
+static const char *pool_name(struct kxend *k, int id, struct cpupool_info *buf)
+{
+	if (id < 0 || dispatch_cpupool_get(k->dp, id, buf))
+		return "?";
+	return buf->name;
+}
+
+static void add_sched_record(struct kxend *k, struct kdom *kd, struct ctl_msg *rep)
+{
+	struct cpupool_info pi;
+	int weight = 0, cap = 0, id = domain_cpupool(kd->d);
+
+	domain_sched_get(kd->d, &weight, &cap);
+	ctl_msg_addf(rep, "domid", "%u", kd->domid);
+	ctl_msg_add(rep, "name", kd->name);
+	ctl_msg_add(rep, "pool", pool_name(k, id, &pi));
+	ctl_msg_add(rep, "sched", id >= 0 ? pi.sched : "?");
+	ctl_msg_addf(rep, "weight", "%d", weight);
+	ctl_msg_addf(rep, "cap", "%d", cap);
+}
+
+static void cmd_sched_get(struct kxend *k, struct client *c, const struct ctl_msg *req,
+			  struct ctl_msg *rep)
+{
+	static const char *const known[] = { "dom", NULL };
+	struct kdom *kd = NULL;
+
+	if (check_fields(req, known, rep))
+		return;
+	if (ctl_msg_get(req, "dom") && !(kd = need_domain(k, req, rep)))
+		return;
+	ctl_msg_set_head(rep, "ok");
+	if (kd) {
+		add_sched_record(k, kd, rep);
+		return;
+	}
+	size_t n = 0;
+	struct kdom **v = calloc(k->nr_doms + 1, sizeof *v);
+	if (!v) {
+		ctl_msg_set_error(rep, "out of memory");
+		return;
+	}
+	for (struct kdom *x = k->doms; x; x = x->next)
+		v[n++] = x;
+	qsort(v, n, sizeof *v, kd_cmp_domid);
+	for (size_t i = 0; i < n; i++)
+		add_sched_record(k, v[i], rep);
+	free(v);
+}
+
+static void cmd_sched_set(struct kxend *k, struct client *c, const struct ctl_msg *req,
+			  struct ctl_msg *rep)
+{
+	static const char *const known[] = { "dom", "weight", "cap", NULL };
+	struct kdom *kd;
+	uint64_t w, cap;
+	int rc;
+
+	if (check_fields(req, known, rep) || !(kd = need_domain(k, req, rep)))
+		return;
+	const char *ws = ctl_msg_get(req, "weight"), *cs = ctl_msg_get(req, "cap");
+	if (ws && (ctl_parse_u64(ws, 1, 65535, &w))) {
+		ctl_msg_set_error(rep, "Cpu weight out of range, valid values are within range "
+				  "from 1 to 65535");
+		return;
+	}
+	if (cs && (ctl_parse_u64(cs, 0, 100ull * kd->max_vcpus, &cap))) {
+		ctl_msg_set_error(rep, "Cpu cap out of range, valid range is from 0 to %u for "
+				  "specified number of vcpus", 100 * kd->max_vcpus);
+		return;
+	}
+	rc = domain_sched_set(kd->d, ws ? (int)w : -1, cs ? (int)cap : -1);
+	if (rc) {
+		ctl_msg_set_error(rep, "cannot set scheduling parameters of %s: %s", kd->name,
+				  strerror(-rc));
+		return;
+	}
+	log_info("domain %u (%s): scheduling parameters weight %s cap %s", kd->domid, kd->name,
+		 ws ? ws : "(kept)", cs ? cs : "(kept)");
+	ctl_msg_set_head(rep, "ok");
+}
+
+static void cmd_cpupool_list(struct kxend *k, struct client *c, const struct ctl_msg *req,
+			     struct ctl_msg *rep)
+{
+	static const char *const known[] = { "pool", NULL };
+	struct cpupool_info *pi;
+	char free_cpus[256] = "";
+	int n, only = -1;
+
+	if (check_fields(req, known, rep))
+		return;
+	if (ctl_msg_get(req, "pool") && (only = need_pool(k, req, rep)) < 0)
+		return;
+	pi = calloc(64, sizeof *pi);
+	if (!pi) {
+		ctl_msg_set_error(rep, "out of memory");
+		return;
+	}
+	n = dispatch_cpupool_list(k->dp, pi, 64);
+	if (n < 0) {
+		ctl_msg_set_error(rep, "kxend runs without a scheduler");
+		free(pi);
+		return;
+	}
+	dispatch_free_cpus(k->dp, free_cpus, sizeof free_cpus);
+	ctl_msg_set_head(rep, "ok");
+	ctl_msg_add(rep, "free_cpus", free_cpus);
+	for (int i = 0; i < n; i++) {
+		if (only >= 0 && pi[i].id != only)
+			continue;
+		ctl_msg_add(rep, "pool", pi[i].name);
+		ctl_msg_addf(rep, "id", "%d", pi[i].id);
+		ctl_msg_add(rep, "sched", pi[i].sched);
+		ctl_msg_add(rep, "cpus", pi[i].cpus);
+		ctl_msg_addf(rep, "n_cpus", "%u", pi[i].n_cpus);
+		ctl_msg_addf(rep, "n_dom", "%u", pi[i].n_dom);
+		ctl_msg_addf(rep, "tslice_ms", "%d", pi[i].tslice_ms);
+		ctl_msg_addf(rep, "ratelimit_us", "%d", pi[i].ratelimit_us);
+	}
+	free(pi);
+}
+
+static void cmd_cpupool_set(struct kxend *k, struct client *c, const struct ctl_msg *req,
+			    struct ctl_msg *rep)
+{
+	static const char *const known[] = { "pool", "tslice_ms", "ratelimit_us", NULL };
+	struct cpupool_info pi;
+	uint64_t t = 0, r = 0;
+	int id;
+
+	if (check_fields(req, known, rep) || (id = need_pool(k, req, rep)) < 0)
+		return;
+	const char *ts = ctl_msg_get(req, "tslice_ms"), *rs = ctl_msg_get(req, "ratelimit_us");
+	if (dispatch_cpupool_get(k->dp, id, &pi)) {
+		ctl_msg_set_error(rep, "cpupool went away");
+		return;
+	}
+	if (ts && strcmp(pi.sched, "credit")) {
+		ctl_msg_set_error(rep, "cpupool %s runs %s, which has no time slice", pi.name,
+				  pi.sched);
+		return;
+	}
+	if (ts && ctl_parse_u64(ts, 1, 1000, &t)) {
+		ctl_msg_set_error(rep, "Time slice out of range, valid range is from 1 to 1000");
+		return;
+	}
+	if (rs && (ctl_parse_u64(rs, 0, 500000, &r) || (r && r < 100))) {
+		ctl_msg_set_error(rep, "Ratelimit out of range, valid range is from 100 to 500000");
+		return;
+	}
+	if (!strcmp(pi.sched, "credit") && (rs ? r : (uint64_t)pi.ratelimit_us) >
+	    1000 * (ts ? t : (uint64_t)pi.tslice_ms)) {
+		ctl_msg_set_error(rep, "Ratelimit cannot be greater than timeslice");
+		return;
+	}
+	int rc = dispatch_cpupool_set_params(k->dp, id, ts ? (int)t : -1, rs ? (int)r : -1);
+	if (rc) {
+		ctl_msg_set_error(rep, "cannot set the parameters of cpupool %s: %s", pi.name,
+				  strerror(-rc));
+		return;
+	}
+	log_info("cpupool %s: tslice %s ms, ratelimit %s us", pi.name, ts ? ts : "(kept)",
+		 rs ? rs : "(kept)");
+	ctl_msg_set_head(rep, "ok");
+}
+
+static void cmd_cpupool_create(struct kxend *k, struct client *c, const struct ctl_msg *req,
+			       struct ctl_msg *rep)
+{
+	static const char *const known[] = { "name", "sched", "cpus", NULL };
+	const char *name = ctl_msg_get(req, "name"), *sched = ctl_msg_get(req, "sched");
+	const char *cpus = ctl_msg_get(req, "cpus");
+	int id = -1, rc;
+
+	if (check_fields(req, known, rep))
+		return;
+	if (!name || !*name) {
+		ctl_msg_set_error(rep, "Pool name must be specified");
+		return;
+	}
+	if (sched && strcmp(sched, "credit") && strcmp(sched, "credit2")) {
+		ctl_msg_set_error(rep, "unknown scheduler \"%s\" (kxen has credit and credit2)",
+				  sched);
+		return;
+	}
+	rc = dispatch_cpupool_create(k->dp, name, sched, cpus, &id);
+	switch (rc) {
+	case 0:
+		break;
+	case -EEXIST:
+		ctl_msg_set_error(rep, "Pool name \"%s\" already exists", name);
+		return;
+	case -EBUSY:
+		ctl_msg_set_error(rep, cpus ? "cpus %s: a CPU is not free (remove it from its "
+				  "pool first)" : "no free cpu found%s", cpus ? cpus : "");
+		return;
+	case -EINVAL:
+		ctl_msg_set_error(rep, "cannot create cpupool %s: bad name or cpus \"%s\" (kxend "
+				  "owns its pCPUs only)", name, cpus ? cpus : "");
+		return;
+	default:
+		ctl_msg_set_error(rep, "cannot create cpupool %s: %s", name, strerror(-rc));
+		return;
+	}
+	log_info("cpupool %s (id %d) created: %s on cpus %s", name, id,
+		 sched ? sched : "credit", cpus ? cpus : "(one free)");
+	ctl_msg_set_head(rep, "ok");
+	ctl_msg_addf(rep, "id", "%d", id);
+}
+
+static void cmd_cpupool_destroy(struct kxend *k, struct client *c, const struct ctl_msg *req,
+				struct ctl_msg *rep)
+{
+	static const char *const known[] = { "pool", NULL };
+	int id, rc;
+
+	if (check_fields(req, known, rep) || (id = need_pool(k, req, rep)) < 0)
+		return;
+	rc = dispatch_cpupool_destroy(k->dp, id);
+	if (rc) {
+		ctl_msg_set_error(rep, "cannot destroy cpupool %s: %s", ctl_msg_get(req, "pool"),
+				  rc == -EBUSY ? (id == 0 ? "it is Pool-0" : "it has domains")
+					       : strerror(-rc));
+		return;
+	}
+	log_info("cpupool %s destroyed", ctl_msg_get(req, "pool"));
+	ctl_msg_set_head(rep, "ok");
+}
+
+static void cmd_cpupool_rename(struct kxend *k, struct client *c, const struct ctl_msg *req,
+			       struct ctl_msg *rep)
+{
+	static const char *const known[] = { "pool", "name", NULL };
+	const char *name = ctl_msg_get(req, "name");
+	int id, rc;
+
+	if (check_fields(req, known, rep) || (id = need_pool(k, req, rep)) < 0)
+		return;
+	if (!name) {
+		ctl_msg_set_error(rep, "cpupool-rename: missing field \"name\"");
+		return;
+	}
+	rc = dispatch_cpupool_rename(k->dp, id, name);
+	if (rc) {
+		ctl_msg_set_error(rep, "cannot rename cpupool %s to %s: %s",
+				  ctl_msg_get(req, "pool"), name,
+				  rc == -EEXIST ? "name in use" : rc == -EINVAL ? "bad name" :
+				  strerror(-rc));
+		return;
+	}
+	ctl_msg_set_head(rep, "ok");
+}
+
+/* cpus: a CPU list; each is added / removed in turn. */
+static void cmd_cpupool_cpu(struct kxend *k, struct client *c, const struct ctl_msg *req,
+			    struct ctl_msg *rep)
+{
+	static const char *const known[] = { "pool", "cpus", NULL };
+	bool add = !strcmp(req->head, "cpupool-cpu-add");
+	const char *cpus = ctl_msg_get(req, "cpus");
+	int id, n = 0;
+
+	if (check_fields(req, known, rep) || (id = need_pool(k, req, rep)) < 0)
+		return;
+	if (!cpus) {
+		ctl_msg_set_error(rep, "%s: missing field \"cpus\"", req->head);
+		return;
+	}
+	/* Parse "1,3-4" by hand: the core takes one CPU at a time. */
+	const char *p = cpus;
+	while (*p) {
+		char *e;
+		long lo = strtol(p, &e, 10), hi = lo;
+		if (e == p || lo < 0 || lo > 1023)
+			goto bad;
+		if (*e == '-') {
+			p = e + 1;
+			hi = strtol(p, &e, 10);
+			if (e == p || hi < lo || hi > 1023)
+				goto bad;
+		}
+		for (long cpu = lo; cpu <= hi; cpu++) {
+			int rc = add ? dispatch_cpupool_cpu_add(k->dp, id, (int)cpu)
+				     : dispatch_cpupool_cpu_remove(k->dp, id, (int)cpu);
+			if (rc) {
+				const char *why =
+					rc == -EBUSY ? (add ? "it is in another cpupool"
+							    : "it is the last cpu of a pool with "
+							      "domains")
+					: rc == -EEXIST ? "it is already in this cpupool"
+					: rc == -EINVAL ? (add ? "kxend does not own it"
+							       : "it is not in this cpupool")
+					: strerror(-rc);
+				ctl_msg_set_error(rep, "cannot %s cpu %ld %s cpupool %s: %s",
+						  add ? "add" : "remove", cpu, add ? "to" : "from",
+						  ctl_msg_get(req, "pool"), why);
+				return;
+			}
+			n++;
+		}
+		p = e;
+		if (*p == ',')
+			p++;
+		else if (*p)
+			goto bad;
+	}
+	log_info("cpupool %s: %s cpus %s", ctl_msg_get(req, "pool"), add ? "added" : "removed",
+		 cpus);
+	ctl_msg_set_head(rep, "ok");
+	ctl_msg_addf(rep, "count", "%d", n);
+	return;
+bad:
+	ctl_msg_set_error(rep, "cpus: expected a CPU list like 1,3-4, got \"%s\"", cpus);
+}
+
+static void cmd_cpupool_migrate(struct kxend *k, struct client *c, const struct ctl_msg *req,
+				struct ctl_msg *rep)
+{
+	static const char *const known[] = { "dom", "pool", NULL };
+	struct kdom *kd;
+	int id, rc;
+
+	if (check_fields(req, known, rep) || !(kd = need_domain(k, req, rep)) ||
+	    (id = need_pool(k, req, rep)) < 0)
+		return;
+	rc = domain_cpupool_move(kd->d, id);
+	if (rc) {
+		ctl_msg_set_error(rep, "cannot move %s to cpupool %s: %s", kd->name,
+				  ctl_msg_get(req, "pool"),
+				  rc == -EINVAL ? "the pool has no cpus" : strerror(-rc));
+		return;
+	}
+	log_info("domain %u (%s) moved to cpupool %s", kd->domid, kd->name,
+		 ctl_msg_get(req, "pool"));
+	ctl_msg_set_head(rep, "ok");
+}
+
+static void cmd_cpupool_numa_split(struct kxend *k, struct client *c, const struct ctl_msg *req,
+				   struct ctl_msg *rep)
+{
+	static const char *const known[] = { NULL };
+	int rc;
+
+	if (check_fields(req, known, rep))
+		return;
+	rc = dispatch_cpupool_numa_split(k->dp);
+	if (rc) {
+		ctl_msg_set_error(rep, "cannot split cpupools by NUMA node: %s",
+				  rc == -EBUSY ? "a cpupool other than Pool-0 exists"
+					       : strerror(-rc));
+		return;
+	}
+	ctl_msg_set_head(rep, "ok");
+}
+
+static void add_vcpu_records(struct kdom *kd, struct ctl_msg *rep)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	for (unsigned i = 0; i < kd->max_vcpus; i++) {
+		struct vcpu_sched_info vi;
+		if (domain_vcpu_info(kd->d, i, &vi))
+			continue;
+		ctl_msg_addf(rep, "domid", "%u", kd->domid);
+		ctl_msg_add(rep, "name", kd->name);
+		ctl_msg_addf(rep, "vcpu", "%u", i);
+		ctl_msg_addf(rep, "online", "%d", vi.online);
+		ctl_msg_addf(rep, "cpu", "%d", vi.cpu);
+		ctl_msg_addf(rep, "running", "%d", vi.running);
+		ctl_msg_addf(rep, "blocked", "%d", vi.blocked);
+		ctl_msg_addf(rep, "time_ns", "%llu", (unsigned long long)vi.time_ns);
+		ctl_msg_add(rep, "hard", vi.hard);
+		ctl_msg_add(rep, "soft", vi.soft);
+	}
+	ctl_msg_addf(rep, "host_cpus", "%ld", ncpu > 0 ? ncpu : 1);
+}
+
+static void cmd_vcpu_list(struct kxend *k, struct client *c, const struct ctl_msg *req,
+			  struct ctl_msg *rep)
+{
+	static const char *const known[] = { "dom", NULL };
+	struct kdom *kd = NULL;
+
+	if (check_fields(req, known, rep))
+		return;
+	if (ctl_msg_get(req, "dom") && !(kd = need_domain(k, req, rep)))
+		return;
+	ctl_msg_set_head(rep, "ok");
+	if (kd) {
+		add_vcpu_records(kd, rep);
+		return;
+	}
+	size_t n = 0;
+	struct kdom **v = calloc(k->nr_doms + 1, sizeof *v);
+	if (!v) {
+		ctl_msg_set_error(rep, "out of memory");
+		return;
+	}
+	for (struct kdom *x = k->doms; x; x = x->next)
+		v[n++] = x;
+	qsort(v, n, sizeof *v, kd_cmp_domid);
+	for (size_t i = 0; i < n; i++)
+		add_vcpu_records(v[i], rep);
+	free(v);
+}
+
+static void cmd_vcpu_pin(struct kxend *k, struct client *c, const struct ctl_msg *req,
+			 struct ctl_msg *rep)
+{
+	static const char *const known[] = { "dom", "vcpu", "hard", "soft", NULL };
+	const char *vs = ctl_msg_get(req, "vcpu");
+	const char *hard = ctl_msg_get(req, "hard"), *soft = ctl_msg_get(req, "soft");
+	struct kdom *kd;
+	uint64_t vcpu = 0;
+	bool all;
+	int rc = 0;
+
+	if (check_fields(req, known, rep) || !(kd = need_domain(k, req, rep)))
+		return;
+	if (!vs) {
+		ctl_msg_set_error(rep, "vcpu-pin: missing field \"vcpu\"");
+		return;
+	}
+	all = !strcmp(vs, "all");
+	if (!all && ctl_parse_u64(vs, 0, kd->max_vcpus - 1, &vcpu)) {
+		ctl_msg_set_error(rep, "vcpu %s: domain %s has vCPUs 0 to %u", vs, kd->name,
+				  kd->max_vcpus - 1);
+		return;
+	}
+	const char *every = "0-255";   /* SCHED_MAX_CPUS: Xen's "all" */
+	if (hard && !strcmp(hard, "all"))
+		hard = every;
+	if (soft && !strcmp(soft, "all"))
+		soft = every;
+	for (unsigned i = all ? 0 : (unsigned)vcpu; i <= (all ? kd->max_vcpus - 1 : vcpu) && !rc;
+	     i++)
+		rc = domain_vcpu_pin(kd->d, i, hard, soft);
+	if (rc) {
+		ctl_msg_set_error(rep, "cannot pin vcpu %s of %s: %s", vs, kd->name,
+				  rc == -EINVAL ? "bad CPU list, or no CPU kxend owns in it"
+						: strerror(-rc));
+		return;
+	}
+	log_info("domain %u (%s): vcpu %s affinity hard %s soft %s", kd->domid, kd->name, vs,
+		 hard ? hard : "(kept)", soft ? soft : "(kept)");
+	ctl_msg_set_head(rep, "ok");
+}
+
 struct command {
 	const char *name;
 	void (*fn)(struct kxend *k, struct client *c, const struct ctl_msg *req,
@@ -765,6 +1234,19 @@ static const struct command commands[] = {
 	{ "pci-detach", cmd_pci },
 	{ "info", cmd_info },
 	{ "dmesg", cmd_dmesg },
+	{ "sched-get", cmd_sched_get },
+	{ "sched-set", cmd_sched_set },
+	{ "cpupool-list", cmd_cpupool_list },
+	{ "cpupool-set", cmd_cpupool_set },
+	{ "cpupool-create", cmd_cpupool_create },
+	{ "cpupool-destroy", cmd_cpupool_destroy },
+	{ "cpupool-rename", cmd_cpupool_rename },
+	{ "cpupool-cpu-add", cmd_cpupool_cpu },
+	{ "cpupool-cpu-remove", cmd_cpupool_cpu },
+	{ "cpupool-migrate", cmd_cpupool_migrate },
+	{ "cpupool-numa-split", cmd_cpupool_numa_split },
+	{ "vcpu-list", cmd_vcpu_list },
+	{ "vcpu-pin", cmd_vcpu_pin },
 };
 
 void command_dispatch(struct kxend *k, struct client *c, struct ctl_msg *req)

@@ -294,7 +294,7 @@ int kd_create(struct kxend *k, const struct domain_create_req *req,
 		.domid = kd->domid, .name = kd->name, .memory_mib = req->memory_mib,
 		.vcpus = req->vcpus, .max_vcpus = req->max_vcpus, .kernel = req->kernel,
 		.ramdisk = req->ramdisk, .cmdline = req->cmdline, .hooks = &kd_hooks,
-		.opaque = kd, .dispatcher = k->dp,
+		.opaque = kd, .dispatcher = k->dp, .pool = req->pool,
 	};
 	rc = console_open_log(k, kd, err, errlen);
 	if (rc) {

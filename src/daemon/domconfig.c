@@ -184,6 +184,10 @@ bool kd_restart(struct kxend *k, struct kdom *kd, enum kd_action a, const char *
 	req.ramdisk = ramdisk;
 	req.cmdline = cmdline;
 	req.pcidevs = pci;
+	/* The new domain starts in the cpupool the old one was in. */
+	struct cpupool_info pool;
+	if (!dispatch_cpupool_get(k->dp, domain_cpupool(kd->d), &pool))
+		req.pool = pool.name;
 	if (a == KD_ACTION_COREDUMP_RESTART)
 		log_warn("domain %u (%s): core dumps are not supported, restarting without one",
 			 kd->domid, kd->name);

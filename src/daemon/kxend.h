@@ -118,6 +118,7 @@ struct kdom *kd_find(struct kxend *k, const char *spec);
 struct kdom *kd_by_domid(struct kxend *k, uint16_t domid);
 struct domain_create_req {
 	const char *name, *kernel, *ramdisk, *cmdline;
+	const char *pool;        /* cpupool name; NULL = Pool-0 */
 	uint64_t memory_mib, maxmem_mib;
 	unsigned vcpus, max_vcpus;
 	enum kd_action on_poweroff, on_reboot, on_crash;

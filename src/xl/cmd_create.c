@@ -86,6 +86,10 @@ static int build_request(const struct domain_config *dc, bool paused, bool conso
 	rc = add_uuid_pci(dc, req);
 	if (rc)
 		return rc;
+	if (dc->pool_name && ctl_msg_add(req, "pool", dc->pool_name)) {
+		xl_err("bad pool name \"%s\"", dc->pool_name);
+		return 1;
+	}
 	rc = add_path(req, "kernel", dc->kernel);
 	if (!rc && dc->ramdisk)
 		rc = add_path(req, "ramdisk", dc->ramdisk);

@@ -134,6 +134,78 @@ const struct cmd_spec cmd_table[] = {
 	  "List all the assignable pci devices",
 	  "",
 	  "" },
+	{ "vcpu-list", main_vcpu_list,
+	  "List the VCPUs for all/some domains",
+	  "[Domain, ...]",
+	  "Columns as Xen's: Name ID VCPU CPU State Time(s) Affinity (Hard / Soft).\n"
+	  "CPU is the pCPU the vCPU runs on (or last ran on); State r = running,\n"
+	  "b = blocked, p = offline." },
+	{ "vcpu-pin", main_vcpu_pin,
+	  "Set which CPUs a VCPU can use",
+	  "[option] <Domain> <VCPU|all> <Hard affinity|-|all> <Soft affinity|-|all>",
+	  "-f, --force        undo an override pinning done by the kernel (accepted,\n"
+	  "                   nothing to undo on kxen)\n"
+	  "Affinities are CPU lists like 0-1,3; '-' leaves one unchanged.  A vCPU\n"
+	  "runs only on the CPUs of its hard affinity within its cpupool." },
+	{ "sched-credit", main_sched_credit,
+	  "Get/set credit scheduler parameters",
+	  "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-t TSLICE] [-r RATELIMIT]] [-p CPUPOOL]",
+	  "-d DOMAIN, --domain=DOMAIN        Domain to modify\n"
+	  "-w WEIGHT, --weight=WEIGHT        Weight (int, 1-65535)\n"
+	  "-c CAP, --cap=CAP                 Cap (int, 0 = none, at most 100 per vCPU)\n"
+	  "-s         --schedparam           Query / modify scheduler parameters\n"
+	  "-t TSLICE, --tslice_ms=TSLICE     Set the timeslice, in milliseconds (1-1000)\n"
+	  "-r RLIMIT, --ratelimit_us=RLIMIT  Set the scheduling rate limit, in microseconds\n"
+	  "                                  (0 = off, else 100-500000, not above the timeslice)\n"
+	  "-p CPUPOOL, --cpupool=CPUPOOL     Restrict output to CPUPOOL" },
+	{ "sched-credit2", main_sched_credit2,
+	  "Get/set credit2 scheduler parameters",
+	  "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-r RATELIMIT]] [-p CPUPOOL]",
+	  "-d DOMAIN, --domain=DOMAIN        Domain to modify\n"
+	  "-w WEIGHT, --weight=WEIGHT        Weight (int, 1-65535)\n"
+	  "-c CAP, --cap=CAP                 Cap (int, 0 = none, at most 100 per vCPU)\n"
+	  "-s         --schedparam           Query / modify scheduler parameters\n"
+	  "-r RLIMIT, --ratelimit_us=RLIMIT  Set the scheduling rate limit, in microseconds\n"
+	  "                                  (0 = off, else 100-500000)\n"
+	  "-p CPUPOOL, --cpupool=CPUPOOL     Restrict output to CPUPOOL" },
+	{ "cpupool-create", main_cpupool_create,
+	  "Create a new CPU pool",
+	  "[options] [<ConfigFile>] [Variable=value ...]",
+	  "-h, --help                   Print this help.\n"
+	  "-f FILE, --defconfig=FILE    Use the given configuration file.\n"
+	  "-n, --dryrun                 Dry run - prints the resulting configuration.\n"
+	  "Keys: name=\"NAME\" (required), sched=\"credit\"|\"credit2\" (default credit),\n"
+	  "cpus=\"1,3-4\" or [\"1\", \"3\"] (free CPUs; default one free CPU)." },
+	{ "cpupool-list", main_cpupool_list,
+	  "List CPU pools on host",
+	  "[-c|--cpus] [<CPU Pool>]",
+	  "-c, --cpus                     Output list of CPUs used by a pool" },
+	{ "cpupool-destroy", main_cpupool_destroy,
+	  "Deactivates a CPU pool",
+	  "<CPU Pool>",
+	  "Refused while domains are in it, and for Pool-0; its CPUs become free." },
+	{ "cpupool-rename", main_cpupool_rename,
+	  "Renames a CPU pool",
+	  "<CPU Pool> <new name>",
+	  "" },
+	{ "cpupool-cpu-add", main_cpupool_cpu_add,
+	  "Adds a CPU to a CPU pool",
+	  "<CPU Pool> <CPU nr>[,<CPU nr>-<CPU nr>...]",
+	  "The CPUs must be free (see cpupool-cpu-remove) and owned by kxend." },
+	{ "cpupool-cpu-remove", main_cpupool_cpu_remove,
+	  "Removes a CPU from a CPU pool",
+	  "<CPU Pool> <CPU nr>[,<CPU nr>-<CPU nr>...]",
+	  "A vCPU running there moves to the pool's other CPUs; the last CPU of a\n"
+	  "pool with domains cannot be removed." },
+	{ "cpupool-migrate", main_cpupool_migrate,
+	  "Moves a domain into a CPU pool",
+	  "<Domain> <CPU Pool>",
+	  "The domain keeps running; afterwards its vCPUs run only on the CPUs of\n"
+	  "the new pool.  Weight and cap go with it." },
+	{ "cpupool-numa-split", main_cpupool_numa_split,
+	  "Splits up the machine into one CPU pool per NUMA node",
+	  "",
+	  "kxend sees one NUMA node: Pool-0 is renamed Pool-node0." },
 	{ "help", main_help,
 	  "Print help information",
 	  "[command]",

@@ -53,6 +53,18 @@ int main_pci_assignable_list(int argc, char **argv);
 int main_pci_attach(int argc, char **argv);
 int main_pci_detach(int argc, char **argv);
 int main_pci_list(int argc, char **argv);
+int main_sched_credit(int argc, char **argv);
+int main_sched_credit2(int argc, char **argv);
+int main_cpupool_create(int argc, char **argv);
+int main_cpupool_list(int argc, char **argv);
+int main_cpupool_destroy(int argc, char **argv);
+int main_cpupool_rename(int argc, char **argv);
+int main_cpupool_cpu_add(int argc, char **argv);
+int main_cpupool_cpu_remove(int argc, char **argv);
+int main_cpupool_migrate(int argc, char **argv);
+int main_cpupool_numa_split(int argc, char **argv);
+int main_vcpu_list(int argc, char **argv);
+int main_vcpu_pin(int argc, char **argv);
 
 /* ---- domain records of a "list" reply (cmd_domain.c) ---------------------- */
 

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Credit weights on real vCPUs: spin-a with weight 512 beside spin-b with
-# 256 on one pCPU gets about twice the CPU.  The weight comes from the
-# test-only variable KXEN_TEST_SCHED (the control protocol has no
-# sched-credit command yet); the core API is domain_sched_set().
+# Credit weights on real vCPUs: spin-a with weight 512 (set with
+# `xl sched-credit -d spin-a -w 512` right after it is created) beside
+# spin-b with 256 on one pCPU gets about twice the CPU.
 . "$(dirname "$0")/sched-common.inc"
-export KXEN_TEST_SCHED="spin-a=512"
+eval "orig_$(declare -f spin_create)"
+spin_create() {
+	orig_spin_create "$@"
+	if [ "$1" = spin-a ]; then
+		"$XL" sched-credit -d spin-a -w 512 || fail "xl sched-credit -d spin-a -w 512"
+	fi
+}
 measure_pair
+"$XL" sched-credit -d spin-a | grep -Eq '^spin-a +[0-9]+ +512 +0$' || fail "weight not 512"
 ab=$(ratio "$A" "$B")
 total=$(ratio "$((A + B))" "$SOLO")
 echo "spin-a/spin-b = $ab (weights 512:256), together $total of the solo rate"
