@@ -749,6 +749,10 @@ int dispatch_cpupool_create(struct dispatcher *dp, const char *name, const char 
 		return -EINVAL;
 	pthread_mutex_lock(&dp->lock);
 	int64_t now = now_ns();
+	if (cpupool_find(&dp->pools, name)) {
+		rc = -EEXIST;
+		goto out;
+	}
 	if (!cpus) {
 		/* Like xl without cpus= or nodes=: one free CPU. */
 		sched_cpumask_and(&m, &dp->pools.free_cpus, &dp->owned);
