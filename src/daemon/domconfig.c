@@ -273,6 +273,12 @@ int kd_pci_check(struct kxend *k, const struct pci_bdf *bdfs, size_t n,
 				 name, owner->domid, owner->name);
 			return -EBUSY;
 		}
+		/* The host could isolate the device, but kxen cannot hand it to a
+		 * guest yet: say so rather than record an attachment the guest
+		 * would never see. */
+		snprintf(err, errlen, "PCI device %s: the host has an IOMMU, an iommu group and "
+			 "vfio-pci, but kxen has no PCI passthrough backend yet", name);
+		return -ENOTSUP;
 	}
 	return 0;
 }

@@ -105,10 +105,6 @@ static void warn_unsupported(const struct domain_config *dc)
 	if (dc->nr_nics)
 		fprintf(stderr, "xl: warning: %zu vif(s) ignored: network devices are not "
 			"supported yet\n", dc->nr_nics);
-	if (dc->nr_pcidevs)
-		fprintf(stderr, "xl: warning: kxen has no PCI backend yet: %zu PCI device(s) "
-			"are reserved for the domain but the guest does not see them\n",
-			dc->nr_pcidevs);
 }
 
 /* uuid= and pci= (the daemon checks each device against the host). */

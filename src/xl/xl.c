@@ -108,8 +108,8 @@ const struct cmd_spec cmd_table[] = {
 	  "<Domain> <BDF>",
 	  "Fails, saying exactly what the host lacks, unless the host has an\n"
 	  "IOMMU, the device has an iommu_group and vfio-pci is loaded; the device\n"
-	  "must be assignable (xl pci-assignable-add).  kxen has no PCI backend\n"
-	  "yet: the device is reserved for the domain, the guest does not see it." },
+	  "must be assignable (xl pci-assignable-add).  Even then it fails for now:\n"
+	  "kxen has no PCI passthrough backend yet, and says so." },
 	{ "pci-detach", main_pci_detach,
 	  "Remove a domain's pass-through pci device",
 	  "<Domain> <BDF>",

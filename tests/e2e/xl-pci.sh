@@ -78,16 +78,13 @@ ln -s ../../../../kernel/iommu_groups/7 "$SYS/bus/pci/devices/0000:03:00.0/iommu
 ln -s ../../../../kernel/iommu_groups/7 "$SYS/bus/pci/devices/0000:03:00.1/iommu_group"
 expect_fail "attach a device that is not assignable" "not assignable: run xl pci-assignable-add" \
 	"$XL" pci-attach vm 03:00.1
-"$XL" pci-attach vm 03:00.0 2>"$RUNDIR/err" || fail "pci-attach with support: $(cat "$RUNDIR/err")"
-grep -q "guest does not see it" "$RUNDIR/err" || fail "pci-attach gave no warning"
-"$XL" pci-list vm >"$RUNDIR/out" || fail "pci-list"
-[ "$(cat "$RUNDIR/out")" = "$(printf 'Vdev Device\n00.0 0000:03:00.0')" ] || fail "pci-list: $(cat "$RUNDIR/out")"
-"$XL" list -l vm | tr -d ' \n' | grep -qF '"pcidevs":[{"domain":0,"bus":3,"dev":0,"func":0' || fail "list -l lacks the device"
+# Everything the host needs is there, but kxen cannot pass devices through
+# yet: the attach must fail and say exactly that, never pretend to work.
+expect_fail "attach with full host support" "no PCI passthrough backend yet" \
+	"$XL" pci-attach vm 03:00.0
+[ -z "$("$XL" pci-list vm)" ] || fail "pci-list shows a device after a refused attach"
 "$XL" create "$(cfg vm2 idle)" 2>/dev/null || fail "create vm2"
-expect_fail "attach to two domains" "already assigned to domain" "$XL" pci-attach vm2 03:00.0
-"$XL" pci-detach vm 03:00.0 || fail "pci-detach"
-[ -z "$("$XL" pci-list vm)" ] || fail "pci-list after detach"
-expect_fail "detach twice" "is not attached" "$XL" pci-detach vm 03:00.0
+expect_fail "detach of a device never attached" "is not attached" "$XL" pci-detach vm 03:00.0
 echo "ok pci-attach/detach/list on a fake sysfs"
 
 # --- the real host: whatever it lacks is said, never a silent success --------------------
