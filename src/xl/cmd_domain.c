@@ -337,20 +337,6 @@ int main_list(int argc, char **argv)
 
 /* ---- domid / domname / rename ------------------------------------------------- */
 
-static int no_options(int argc, char **argv, int nargs)
-{
-	int c;
-
-	while ((c = getopt(argc, argv, "+h")) != -1) {
-		help(argv[0], c != 'h');
-		return c == 'h' ? -1 : 1;
-	}
-	if (argc - optind != nargs) {
-		help(argv[0], true);
-		return 1;
-	}
-	return 0;
-}
 
 /* One domain's record, by name or domid. */
 static int one_record(const char *spec, struct ctl_msg *rep, struct xl_dom *out)
@@ -373,7 +359,7 @@ int main_domid(int argc, char **argv)
 {
 	struct ctl_msg rep;
 	struct xl_dom r;
-	int rc = no_options(argc, argv, 1);
+	int rc = xl_plain_args(argc, argv, 1);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -396,7 +382,7 @@ int main_domname(int argc, char **argv)
 	struct ctl_msg rep;
 	struct xl_dom r;
 	uint64_t id;
-	int rc = no_options(argc, argv, 1);
+	int rc = xl_plain_args(argc, argv, 1);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -433,7 +419,7 @@ static int dom_and_field(const char *command, const char *dom, const char *key,
 int main_rename(int argc, char **argv)
 {
 	struct ctl_msg rep;
-	int rc = no_options(argc, argv, 2);
+	int rc = xl_plain_args(argc, argv, 2);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -449,7 +435,7 @@ int main_vcpu_set(int argc, char **argv)
 {
 	struct ctl_msg rep;
 	uint64_t n;
-	int rc = no_options(argc, argv, 2);
+	int rc = xl_plain_args(argc, argv, 2);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -492,7 +478,7 @@ static int mem_common(const char *command, int argc, char **argv)
 {
 	struct ctl_msg rep;
 	char kib[32];
-	int rc = no_options(argc, argv, 2);
+	int rc = xl_plain_args(argc, argv, 2);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

@@ -265,20 +265,6 @@ int main_sched_credit2(int argc, char **argv)
 
 /* ---- cpupools --------------------------------------------------------------------- */
 
-static int plain_args(int argc, char **argv, int nargs)
-{
-	int c;
-
-	while ((c = getopt(argc, argv, "+h")) != -1) {
-		help(argv[0], c != 'h');
-		return c == 'h' ? -1 : 1;
-	}
-	if (argc - optind != nargs) {
-		help(argv[0], true);
-		return 1;
-	}
-	return 0;
-}
 
 static char *trim(char *s)
 {
@@ -478,7 +464,7 @@ static int simple(int argc, char **argv, int nargs, const char *head, const char
 		  const char *k2)
 {
 	struct ctl_msg rep;
-	int rc = plain_args(argc, argv, nargs);
+	int rc = xl_plain_args(argc, argv, nargs);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

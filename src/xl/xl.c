@@ -5,6 +5,7 @@
  */
 #include "xl/xl.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -276,4 +277,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	return rc ? 1 : 0;
+}
+
+/* A command that takes no options but -h and exactly nargs arguments:
+ * 0 to go on, -1 after printing help on request, 1 on a usage error. */
+int xl_plain_args(int argc, char **argv, int nargs)
+{
+	int c;
+
+	while ((c = getopt(argc, argv, "+h")) != -1) {
+		help(argv[0], c != 'h');
+		return c == 'h' ? -1 : 1;
+	}
+	if (argc - optind != nargs) {
+		help(argv[0], true);
+		return 1;
+	}
+	return 0;
 }

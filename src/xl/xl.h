@@ -112,4 +112,7 @@ int xl_console_relay(struct xl_conn *c);
 /* Print to stderr as "xl: ..." */
 void xl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* -h and exactly nargs arguments: 0 go on, -1 help shown, 1 usage error. */
+int xl_plain_args(int argc, char **argv, int nargs);
+
 #endif
