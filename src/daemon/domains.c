@@ -16,30 +16,18 @@
 #include "xenstore/xenstore.h"
 #include "xen/xen.h"
 
-static const char *const action_names[] = {
-	[KD_ACTION_DESTROY] = "destroy",
-	[KD_ACTION_RESTART] = "restart",
-	[KD_ACTION_RENAME_RESTART] = "rename-restart",
-	[KD_ACTION_PRESERVE] = "preserve",
-	[KD_ACTION_COREDUMP_DESTROY] = "coredump-destroy",
-	[KD_ACTION_COREDUMP_RESTART] = "coredump-restart",
-	[KD_ACTION_SOFT_RESET] = "soft-reset",
-};
-
 const char *kd_action_name(enum kd_action a)
 {
-	return (unsigned)a < ARRAY_SIZE(action_names) ? action_names[a] : "?";
+	return ts_action_xl_name((enum ts_action)a);
 }
 
 int kd_action_parse(const char *s, enum kd_action *out)
 {
-	for (unsigned i = 0; i < ARRAY_SIZE(action_names); i++) {
-		if (!strcmp(s, action_names[i])) {
-			*out = (enum kd_action)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	enum ts_action a;
+	int rc = ts_action_from_xl_name(s, &a);
+	if (!rc)
+		*out = (enum kd_action)a;
+	return rc;
 }
 
 /* Names become file names (console/<name>.log) and must never be

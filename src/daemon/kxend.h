@@ -29,14 +29,16 @@ struct xs_store;
 /* console_io text buffered between a vCPU thread and the loop. */
 #define KXEND_IO_BUF_MAX   (256u << 10)
 
+/* The on_* actions: the toolstack's enum, so names and values have one
+ * source (xl.cfg, the control protocol and the daemon spell them alike). */
 enum kd_action {
-	KD_ACTION_DESTROY,
-	KD_ACTION_RESTART,
-	KD_ACTION_RENAME_RESTART,
-	KD_ACTION_PRESERVE,
-	KD_ACTION_COREDUMP_DESTROY,
-	KD_ACTION_COREDUMP_RESTART,
-	KD_ACTION_SOFT_RESET,
+	KD_ACTION_DESTROY = TS_ACTION_DESTROY,
+	KD_ACTION_RESTART = TS_ACTION_RESTART,
+	KD_ACTION_RENAME_RESTART = TS_ACTION_RENAME_RESTART,
+	KD_ACTION_PRESERVE = TS_ACTION_PRESERVE,
+	KD_ACTION_COREDUMP_DESTROY = TS_ACTION_COREDUMP_DESTROY,
+	KD_ACTION_COREDUMP_RESTART = TS_ACTION_COREDUMP_RESTART,
+	KD_ACTION_SOFT_RESET = TS_ACTION_SOFT_RESET,
 };
 
 /* Bits in kdom.pending, set by hooks on vCPU threads. */
