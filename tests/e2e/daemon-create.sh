@@ -8,43 +8,8 @@
 #
 # Exit 0 pass, 77 skip (no /dev/kvm), anything else fail.
 set -u
-BUILD=${BUILD:-build}
-XL=$BUILD/xl
-if [ ! -c /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "skip: /dev/kvm is missing or not writable"
-	exit 77
-fi
-for f in "$XL" "$BUILD/kxend" "$BUILD/guests/hello.elf"; do
-	[ -e "$f" ] || { echo "FAIL: $f is not built (run make)"; exit 1; }
-done
-RUNDIR=$(mktemp -d)
-export KXEN_RUNDIR=$RUNDIR
-stop_daemon() {
-	local pid
-	pid=$(cat "$RUNDIR/kxend.pid" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null || return 0
-	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-	kill -9 "$pid" 2>/dev/null
-}
-trap 'stop_daemon; rm -rf "$RUNDIR"' EXIT
-fail() {
-	echo "FAIL: $*"
-	[ -f "$RUNDIR/kxend.log" ] && { echo "--- kxend.log"; tail -n 30 "$RUNDIR/kxend.log"; }
-	exit 1
-}
-# wait_gone NAME: up to 10 s for NAME to leave `xl list`.
-wait_gone() {
-	for _ in $(seq 100); do
-		"$XL" list | grep -q "^$1 " || return 0
-		sleep 0.1
-	done
-	return 1
-}
-cfg() { # cfg NAME GUEST -> path of a tiny xl.cfg
-	printf 'name = "%s"\nkernel = "%s/guests/%s.elf"\nmemory = 64\nvcpus = 1\n' \
-		"$1" "$BUILD" "$2" >"$RUNDIR/$1.cfg"
-	echo "$RUNDIR/$1.cfg"
-}
+# shellcheck source=tests/e2e/xl-common.inc
+source "$(dirname "$0")/xl-common.inc"
 
 # 1. create: output in the console log, domain gone, daemon alive.
 "$XL" create "$(cfg hello hello)" || fail "xl create exited $?"
