@@ -14,6 +14,7 @@ CC      ?= gcc
 SAN     ?= 0
 OPT     ?= -O2
 
+.DEFAULT_GOAL := all
 CFLAGS_BASE := -std=c17 -Wall -Wextra -Wshadow -Wno-unused-parameter \
                -D_GNU_SOURCE -g -Iinclude -Isrc -MMD -MP
 ifeq ($(SAN),1)

@@ -62,20 +62,6 @@ static uint64_t int3_handler(struct trap_frame *f)
 
 /* ---- command line ------------------------------------------------------- */
 
-static bool parse_ulong(const char *s, unsigned long *out)
-{
-	unsigned long v = 0;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	while (*s >= '0' && *s <= '9')
-		v = v * 10 + (unsigned long)(*s++ - '0');
-	if (*s && *s != ' ')
-		return false;
-	*out = v;
-	return true;
-}
-
 static void parse_cmdline(void)
 {
 	const char *p = (const char *)start_info->cmd_line;

@@ -1,6 +1,7 @@
 /*
  * latency: a latency-sensitive guest for the scheduler benchmarks.  It
- * arms a one-shot timer (VCPUOP_set_singleshot_timer) PERIOD ahead, blocks,
+ * arms a one-shot timer (VCPUOP_set_singleshot_timer) a period ahead
+ * (3 ms, or "period_us=N" on the command line, 100..1000000), blocks,
  * and when the VIRQ_TIMER upcall runs notes how late that is against the
  * deadline on its pvclock.  After SAMPLES wakeups it prints
  * "latency: round R: p50 X us p95 Y us p99 Z us max W us (N samples)" and
@@ -11,8 +12,9 @@
 const char test_name[] = "latency";
 
 #define US 1000ull
-#define PERIOD (3000 * US)
 #define SAMPLES 1000
+
+static uint64_t period = 3000 * US;
 
 static volatile uint64_t fired_at;
 static uint32_t late_ns[SAMPLES];
@@ -42,10 +44,26 @@ static unsigned long pct_us(unsigned p)
 	return late_ns[i ? i - 1 : 0] / 1000;
 }
 
+static void parse_cmdline(void)
+{
+	const char *p = (const char *)start_info->cmd_line;
+	unsigned long us;
+
+	while (*p == ' ')
+		p++;
+	if (!*p)
+		return;
+	if (memcmp(p, "period_us=", 10) || !parse_ulong(p + 10, &us) || us < 100 ||
+	    us > 1000000)
+		test_fail("bad command line \"%s\" (want period_us=100..1000000)", p);
+	period = us * US;
+}
+
 void test_main(void)
 {
 	evtchn_port_t tport;
 
+	parse_cmdline();
 	events_init();
 	traps_init();
 	HYPERVISOR_vcpu_op(VCPUOP_stop_periodic_timer, 0, NULL);
@@ -55,13 +73,13 @@ void test_main(void)
 	}
 	evtchn_handler[tport] = timer_handler;
 	printk("latency: up, period %llu us, %u samples a round\n",
-	       (unsigned long long)(PERIOD / US), SAMPLES);
+	       (unsigned long long)(period / US), SAMPLES);
 	for (unsigned long round = 1;; round++) {
 		for (unsigned n = 0; n < SAMPLES; n++) {
 			struct vcpu_set_singleshot_timer t;
 			events_mask_vcpu(0);
 			fired_at = 0;
-			t = (struct vcpu_set_singleshot_timer){ .timeout_abs_ns = xen_now(0) + PERIOD };
+			t = (struct vcpu_set_singleshot_timer){ .timeout_abs_ns = xen_now(0) + period };
 			HYPERVISOR_vcpu_op(VCPUOP_set_singleshot_timer, 0, &t);
 			/* Block unmasks; a wakeup without our upcall blocks again. */
 			while (!fired_at) {

@@ -143,6 +143,8 @@ void *memset(void *s, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
+/* A decimal number ending at a space or the end of the string. */
+bool parse_ulong(const char *s, unsigned long *out);
 size_t strnlen(const char *s, size_t max);
 
 /* ---- traps -------------------------------------------------------------------- */

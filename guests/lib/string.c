@@ -41,3 +41,17 @@ size_t strlen(const char *s)
 {
 	return strnlen(s, SIZE_MAX);
 }
+
+bool parse_ulong(const char *s, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (unsigned long)(*s++ - '0');
+	if (*s && *s != ' ')
+		return false;
+	*out = v;
+	return true;
+}

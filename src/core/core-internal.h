@@ -126,6 +126,7 @@ struct vcpu {
 	struct dispatch_vcpu *dv;          /* NULL: no dispatcher, runs free */
 	int pcpu;                          /* host CPU held, -1 = none */
 	int pinned_cpu;                    /* thread affinity last set, -1 = none */
+	bool host_urgent;                  /* thread at real-time host priority */
 	int64_t slice_end;                 /* give the pCPU back by then */
 	bool sched_awake;                  /* woken in the scheduler (own thread, under dp->lock) */
 	bool yield_pending;                /* SCHEDOP_yield: leave at the loop top */

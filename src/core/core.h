@@ -23,6 +23,8 @@ struct dispatcher;
 int dispatch_init(const char *pcpus, const char *sched_name, struct dispatcher **out,
 		  char *err, size_t errlen);
 void dispatch_fini(struct dispatcher *dp);
+/* Whether sched_name names a scheduler dispatch_init accepts. */
+bool dispatch_sched_known(const char *sched_name);
 
 /* What the core tells its owner; every hook is optional.  Hooks run on vCPU
  * threads and must not block for long. */

@@ -69,6 +69,7 @@ struct dispatcher {
 	struct sched_topology topo;
 	struct cpupool_set pools;
 	struct sched_cpumask owned;
+	atomic_bool no_rt;      /* KXEN_RT=0, or the host refused SCHED_FIFO */
 	struct dispatch_pcpu pcpu[SCHED_MAX_CPUS];
 };
 
@@ -196,12 +197,45 @@ static void settle(struct dispatcher *dp, int64_t now)
 	timer_poke(dp, 0);
 }
 
+/* ---- host priority ------------------------------------------------------------ */
+
+/*
+ * Hypervisor work must preempt guest execution, as Xen's timer interrupt
+ * and softirqs preempt whatever vCPU runs.  Here both are host threads
+ * pinned to the same host CPU, and the host's fair scheduler lets a running
+ * vCPU thread keep its CPU for up to a few milliseconds before a waking
+ * thread gets it.  So the threads that act for the hypervisor — the timer
+ * thread, and a vCPU thread while it is blocked (its wake-up is a timer or
+ * an event that the scheduler must see at once) — run at the lowest
+ * real-time priority, and a vCPU thread drops back to normal priority
+ * before it enters guest mode.  Without the privilege, or with KXEN_RT=0,
+ * wake-ups simply wait for the host scheduler (logged).
+ */
+static void host_priority(struct dispatcher *dp, bool *urgent, bool want)
+{
+	struct sched_param sp = { .sched_priority = want ? 1 : 0 };
+	int rc;
+
+	if (*urgent == want || atomic_load(&dp->no_rt))
+		return;
+	rc = pthread_setschedparam(pthread_self(), want ? SCHED_FIFO : SCHED_OTHER, &sp);
+	if (rc) {
+		if (!atomic_exchange(&dp->no_rt, true))
+			log_info("dispatch: no real-time host priority (%s); wake-ups wait for "
+				 "the host scheduler", strerror(rc));
+		return;
+	}
+	*urgent = want;
+}
+
 /* ---- the timer thread -------------------------------------------------------- */
 
 static void *timer_main(void *arg)
 {
 	struct dispatcher *dp = arg;
+	bool urgent = false;
 
+	host_priority(dp, &urgent, true);
 	pthread_mutex_lock(&dp->lock);
 	while (!dp->stop) {
 		int64_t now = now_ns(), next = NO_DEADLINE;
@@ -272,6 +306,11 @@ static int parse_pcpus(const char *spec, struct sched_cpumask *m, char *err, siz
 	return 0;
 }
 
+bool dispatch_sched_known(const char *sched_name)
+{
+	return sched_ops_find(sched_name) != NULL;
+}
+
 int dispatch_init(const char *pcpus, const char *sched_name, struct dispatcher **out,
 		  char *err, size_t errlen)
 {
@@ -280,6 +319,11 @@ int dispatch_init(const char *pcpus, const char *sched_name, struct dispatcher *
 	pthread_condattr_t ca;
 	int rc, max_cpu = -1;
 
+	if (sched_name && !dispatch_sched_known(sched_name)) {
+		snprintf(err, errlen, "unknown scheduler \"%.64s\" (want credit or credit2)",
+			 sched_name);
+		return -EINVAL;
+	}
 	dp = calloc(1, sizeof *dp);
 	if (!dp) {
 		snprintf(err, errlen, "out of memory");
@@ -287,6 +331,11 @@ int dispatch_init(const char *pcpus, const char *sched_name, struct dispatcher *
 	}
 	if (!pcpus)
 		pcpus = getenv("KXEN_PCPUS");
+	const char *rt = getenv("KXEN_RT");
+	if (rt && strcmp(rt, "0") == 0) {
+		atomic_store(&dp->no_rt, true);
+		log_info("dispatch: KXEN_RT=0: no real-time host priority for wake-ups");
+	}
 	rc = parse_pcpus(pcpus, &dp->owned, err, errlen);
 	if (rc) {
 		free(dp);
@@ -294,7 +343,13 @@ int dispatch_init(const char *pcpus, const char *sched_name, struct dispatcher *
 	}
 	sched_for_each_cpu(c, &dp->owned)
 		max_cpu = c;
-	pthread_mutex_init(&dp->lock, NULL);
+	/* Priority inheritance: a real-time waker (see host_priority) must not
+	 * wait behind a holder that the host preempted. */
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT);
+	pthread_mutex_init(&dp->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&dp->timer_cond, &ca);
@@ -500,6 +555,8 @@ int dispatch_run_begin(struct vcpu *v)
 	pthread_mutex_unlock(&dp->lock);
 	if (rc == 0 && v->pinned_cpu != v->pcpu)
 		pin(v, v->pcpu);
+	if (rc == 0)
+		host_priority(dp, &v->host_urgent, false);
 	return rc;
 }
 
@@ -513,6 +570,8 @@ void dispatch_run_end(struct vcpu *v, enum dispatch_reason why)
 			sched_yield();
 		return;
 	}
+	if (why == DISPATCH_BLOCKED || why == DISPATCH_OFFLINE)
+		host_priority(dp, &v->host_urgent, true);
 	if (v->pcpu < 0 && (why == DISPATCH_PREEMPTED || why == DISPATCH_YIELD || !v->sched_awake))
 		return;
 	pthread_mutex_lock(&dp->lock);

@@ -255,8 +255,11 @@ static void cleanup(struct kxend *k)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: kxend [--foreground]\n"
-		   "  Runs the kxen daemon; state lives in $KXEN_RUNDIR (default %s).\n",
+	fprintf(f, "usage: kxend [--foreground] [--sched credit|credit2]\n"
+		   "  Runs the kxen daemon; state lives in $KXEN_RUNDIR (default %s).\n"
+		   "  --sched: Pool-0's scheduler, like Xen's sched= boot option\n"
+		   "           (default $KXEN_SCHED, else credit).\n"
+		   "  Host CPUs used: $KXEN_PCPUS (e.g. 0-1), else the process's affinity.\n",
 		CTL_DEFAULT_RUNDIR);
 }
 
@@ -265,23 +268,33 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "sched", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kxend k = { .listen_fd = -1, .wake_fd = -1, .sig_fd = -1, .pid_fd = -1,
 			   .next_domid = 1 };
 	bool foreground = false;
+	const char *sched = getenv("KXEN_SCHED");
 	char err[512] = "";
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fhs:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': foreground = true; break;
+		case 's': sched = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
+		return 1;
+	}
+	if (sched && !*sched)
+		sched = NULL;
+	if (sched && !dispatch_sched_known(sched)) {
+		fprintf(stderr, "kxend: unknown scheduler \"%.64s\" (want credit or credit2)\n",
+			sched);
 		return 1;
 	}
 	rc = rundir_setup(&k, err, sizeof err);
@@ -298,7 +311,7 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = runtime_setup(&k, err, sizeof err);
 	if (!rc)   /* after daemonize: it starts a thread */
-		rc = dispatch_init(NULL, NULL, &k.dp, err, sizeof err);
+		rc = dispatch_init(NULL, sched, &k.dp, err, sizeof err);
 	if (rc) {
 		fprintf(stderr, "kxend: %s\n", err);
 		log_err("%s", err);
