@@ -103,8 +103,9 @@ int domain_sched_get(struct domain *d, int *weight, int *cap);
 /* Hard affinity of one vCPU: a pCPU list like "0-1,3" (only pCPUs the
  * dispatcher owns count; none of them is -EINVAL). */
 int domain_vcpu_set_affinity(struct domain *d, unsigned vcpu, const char *cpus);
-/* Hard and soft affinity (NULL keeps one); a hard set with no owned pCPU
- * is -EINVAL.  The effective set is the affinity within the pool's pCPUs. */
+/* Hard and soft affinity as CPU lists (NULL keeps one): errors as
+ * dispatch_cpulist_expand, and -EDOM for a hard set with no owned pCPU.
+ * The effective set is the affinity within the pool's pCPUs. */
 int domain_vcpu_pin(struct domain *d, unsigned vcpu, const char *hard, const char *soft);
 
 /* What `xl vcpu-list` shows of one vCPU. */
@@ -134,8 +135,18 @@ int dispatch_cpupool_get(struct dispatcher *dp, int id, struct cpupool_info *out
 int dispatch_cpupool_lookup(struct dispatcher *dp, const char *spec);
 /* pCPUs of the dispatcher in no pool, as a CPU list. */
 int dispatch_free_cpus(struct dispatcher *dp, char *buf, size_t len);
-/* cpus NULL: one free pCPU.  -EEXIST name, -EINVAL bad name/scheduler or a
- * pCPU not ours, -EBUSY a pCPU in another pool (or none free). */
+/* Host CPU numbers are below this. */
+#define DISPATCH_MAX_CPUS 256
+/* CPU lists are xl's: "0-3,^2", "all", "node:0", "nodes:0-1" (the host's
+ * NUMA nodes).  Expands one into at most max CPU numbers, ascending;
+ * returns how many, or -EINVAL (syntax), -ERANGE (CPU number too large),
+ * -ENODEV (no such node), -EDOM (selects no CPU), -E2BIG (more than max). */
+int dispatch_cpulist_expand(struct dispatcher *dp, const char *spec, int *cpus, int max);
+/* What a CPU-list error code above means, for a user. */
+const char *dispatch_cpulist_strerror(int rc);
+/* cpus NULL: one free pCPU.  -EEXIST name, -EINVAL bad name/scheduler,
+ * CPU-list errors, -EDOM a pCPU not ours, -EBUSY a pCPU in another pool
+ * (or none free). */
 int dispatch_cpupool_create(struct dispatcher *dp, const char *name, const char *sched_name,
 			    const char *cpus, int *id_out);
 /* -EBUSY with domains in it or for Pool-0; its pCPUs go free. */

@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "core/core-internal.h"
@@ -48,6 +49,8 @@
 #define sched_yield sched_lib_yield
 #include "sched/sched.h"
 #undef sched_yield
+
+_Static_assert(DISPATCH_MAX_CPUS == SCHED_MAX_CPUS, "core.h and sched.h disagree");
 
 #define NO_DEADLINE INT64_MAX
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
@@ -69,6 +72,7 @@ struct dispatcher {
 	struct sched_topology topo;
 	struct cpupool_set pools;
 	struct sched_cpumask owned;
+	int nr_host_cpus;       /* CPU lists: "all" and the largest number */
 	atomic_bool no_rt;      /* KXEN_RT=0, or the host refused SCHED_FIFO */
 	struct dispatch_pcpu pcpu[SCHED_MAX_CPUS];
 };
@@ -306,6 +310,104 @@ static int parse_pcpus(const char *spec, struct sched_cpumask *m, char *err, siz
 	return 0;
 }
 
+/* ---- host topology ----------------------------------------------------------- */
+
+/* A small non-negative number from a sysfs file, -1 if unreadable. */
+static long sysfs_number(const char *fmt, int cpu)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, fmt, cpu);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1 || v < 0 || v > 65535)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* The NUMA node holding `cpu`: sysfs links cpuN/nodeK. */
+static int cpu_node(int cpu)
+{
+	char path[128];
+	long k;
+
+	for (k = 0; k < 1024; k++) {
+		snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/node%ld", cpu, k);
+		if (access(path, F_OK) == 0)
+			return (int)k;
+	}
+	return 0;
+}
+
+/*
+ * The host's CPU topology, as Xen's scheduler sees the machine's: credit2
+ * shares runqueues by it, cpupool-numa-split and node: CPU lists use its
+ * nodes.  Core numbers are made unique across sockets.  A CPU sysfs does
+ * not describe counts as its own core in socket 0, node 0.
+ */
+static void host_topology(struct sched_topology *t, int nr_cpus)
+{
+	long core_key[SCHED_MAX_CPUS];
+	int nr_cores = 0;
+
+	sched_topology_init(t, nr_cpus, 1, nr_cpus, 1);
+	for (int c = 0; c < nr_cpus; c++) {
+		long pkg = sysfs_number("/sys/devices/system/cpu/cpu%d/topology/physical_package_id", c);
+		long core = sysfs_number("/sys/devices/system/cpu/cpu%d/topology/core_id", c);
+		long key = pkg < 0 || core < 0 ? -1 - c : pkg * 65536 + core;
+		int idx = 0;
+
+		while (idx < nr_cores && core_key[idx] != key)
+			idx++;
+		if (idx == nr_cores)
+			core_key[nr_cores++] = key;
+		t->core[c] = (uint16_t)idx;
+		t->socket[c] = (uint16_t)(pkg < 0 ? 0 : pkg);
+		t->node[c] = (uint16_t)cpu_node(c);
+	}
+}
+
+/* A CPU list from a user (xl's syntax, node: items by the host's nodes). */
+static int parse_cpulist(struct dispatcher *dp, const char *spec, struct sched_cpumask *m)
+{
+	int rc = sched_cpulist_parse(m, spec, dp->nr_host_cpus, &dp->topo);
+	return rc == -ENOENT ? -ENODEV : rc;
+}
+
+int dispatch_cpulist_expand(struct dispatcher *dp, const char *spec, int *cpus, int max)
+{
+	struct sched_cpumask m;
+	int n = 0, rc;
+
+	if (!dp)
+		return -ENOSYS;
+	rc = parse_cpulist(dp, spec, &m);
+	if (rc)
+		return rc;
+	sched_for_each_cpu(c, &m) {
+		if (n == max)
+			return -E2BIG;
+		cpus[n++] = c;
+	}
+	return n;
+}
+
+const char *dispatch_cpulist_strerror(int rc)
+{
+	switch (rc) {
+	case -EINVAL: return "not a CPU list (want e.g. 0-3,^2, all, node:0)";
+	case -ERANGE: return "CPU number out of range";
+	case -ENODEV: return "no such NUMA node on this host";
+	case -E2BIG: return "too many CPUs";
+	case -EDOM: return "selects no CPU kxend owns";
+	default: return strerror(-rc);
+	}
+}
+
 bool dispatch_sched_known(const char *sched_name)
 {
 	return sched_ops_find(sched_name) != NULL;
@@ -358,11 +460,11 @@ int dispatch_init(const char *pcpus, const char *sched_name, struct dispatcher *
 		dp->pcpu[c].slice_end = NO_DEADLINE;
 	env.opaque = dp;
 	int64_t now = now_ns();
-	/* One flat socket: credit ignores topology, credit2 then shares one
-	 * runqueue between the pCPUs. */
-	rc = sched_topology_init(&dp->topo, max_cpu + 1, 1, max_cpu + 1, 1);
-	if (!rc)
-		rc = cpupool_set_init(&dp->pools, &dp->topo, &env,
+	host_topology(&dp->topo, max_cpu + 1);
+	long conf = sysconf(_SC_NPROCESSORS_CONF);
+	dp->nr_host_cpus = conf > max_cpu ? (conf < SCHED_MAX_CPUS ? (int)conf : SCHED_MAX_CPUS)
+					  : max_cpu + 1;
+	rc = cpupool_set_init(&dp->pools, &dp->topo, &env,
 				      sched_name ? sched_name : "credit", NULL, now);
 	if (rc) {
 		snprintf(err, errlen, "cannot set up scheduler %s: %s",
@@ -804,8 +906,8 @@ int dispatch_cpupool_create(struct dispatcher *dp, const char *name, const char 
 
 	if (!dp)
 		return -ENOSYS;
-	if (cpus && sched_cpumask_parse(&m, cpus, SCHED_MAX_CPUS))
-		return -EINVAL;
+	if (cpus && (rc = parse_cpulist(dp, cpus, &m)))
+		return rc;
 	pthread_mutex_lock(&dp->lock);
 	int64_t now = now_ns();
 	if (cpupool_find(&dp->pools, name)) {
@@ -825,7 +927,7 @@ int dispatch_cpupool_create(struct dispatcher *dp, const char *name, const char 
 	}
 	sched_for_each_cpu(c, &m) {
 		if (!sched_cpumask_test(&dp->owned, c)) {
-			rc = -EINVAL;
+			rc = -EDOM;
 			goto out;
 		}
 		if (!sched_cpumask_test(&dp->pools.free_cpus, c)) {
@@ -1070,13 +1172,13 @@ int domain_vcpu_pin(struct domain *d, unsigned vcpu, const char *hard, const cha
 		return -ENOSYS;
 	if (vcpu >= d->max_vcpus)
 		return -ENOENT;
-	if (hard && sched_cpumask_parse(&h, hard, SCHED_MAX_CPUS))
-		return -EINVAL;
-	if (soft && sched_cpumask_parse(&s, soft, SCHED_MAX_CPUS))
-		return -EINVAL;
+	if (hard && (rc = parse_cpulist(dp, hard, &h)))
+		return rc;
+	if (soft && (rc = parse_cpulist(dp, soft, &s)))
+		return rc;
 	pthread_mutex_lock(&dp->lock);
 	if (hard && !sched_cpumask_intersects(&h, &dp->owned)) {
-		rc = -EINVAL;
+		rc = -EDOM;
 		goto out;
 	}
 	struct dispatch_vcpu *dv = &d->dd->dv[vcpu];

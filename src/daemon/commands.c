@@ -101,6 +101,21 @@ static int get_bool(const struct ctl_msg *req, const char *key, bool *out, struc
 	return 0;
 }
 
+/* An optional number field; -1 when absent. */
+static int get_int_opt(const struct ctl_msg *req, const char *key, uint64_t lo, uint64_t hi,
+		       int *out, struct ctl_msg *rep)
+{
+	uint64_t v;
+
+	*out = -1;
+	if (!ctl_msg_get(req, key))
+		return 0;
+	if (get_u64(req, key, lo, hi, lo, &v, rep))
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
 static int parse_create(const struct ctl_msg *req, struct domain_create_req *cr,
 			bool *console, struct ctl_msg *rep)
 {
@@ -111,6 +126,8 @@ static int parse_create(const struct ctl_msg *req, struct domain_create_req *cr,
 	cr->ramdisk = ctl_msg_get(req, "ramdisk");
 	cr->cmdline = ctl_msg_get(req, "cmdline");
 	cr->pool = ctl_msg_get(req, "pool");
+	cr->cpus = ctl_msg_get(req, "cpus");
+	cr->cpus_soft = ctl_msg_get(req, "cpus_soft");
 	if (!cr->name || !cr->kernel) {
 		ctl_msg_set_error(rep, "create: \"name\" and \"kernel\" are required");
 		return -EINVAL;
@@ -127,7 +144,9 @@ static int parse_create(const struct ctl_msg *req, struct domain_create_req *cr,
 	    get_action(req, "on_reboot", &cr->on_reboot, rep) ||
 	    get_action(req, "on_crash", &cr->on_crash, rep) ||
 	    get_bool(req, "paused", &cr->paused, rep) ||
-	    get_bool(req, "console", console, rep))
+	    get_bool(req, "console", console, rep) ||
+	    get_int_opt(req, "weight", 1, 65535, &cr->weight, rep) ||
+	    get_int_opt(req, "cap", 0, 65535, &cr->cap, rep))
 		return -EINVAL;
 	if (cr->maxmem_mib < cr->memory_mib) {
 		ctl_msg_set_error(rep, "maxmem (%llu) is less than memory (%llu)",
@@ -219,7 +238,7 @@ static void cmd_create(struct kxend *k, struct client *c, const struct ctl_msg *
 	static const char *const known[] = {
 		"name", "memory", "maxmem", "vcpus", "maxvcpus", "kernel", "ramdisk",
 		"cmdline", "on_poweroff", "on_reboot", "on_crash", "paused", "console",
-		"uuid", "pci", "pool", NULL,
+		"uuid", "pci", "pool", "weight", "cap", "cpus", "cpus_soft", NULL,
 	};
 	struct domain_create_req cr = { 0 };
 	struct pci_bdf pci[MAX_PCI_PER_DOMAIN];
@@ -930,16 +949,82 @@ static void cmd_cpupool_set(struct kxend *k, struct client *c, const struct ctl_
 	ctl_msg_set_head(rep, "ok");
 }
 
+/* "0,2": the free CPUs of NUMA nodes 0 and 2, as a CPU list. */
+static int free_cpus_of_nodes(struct kxend *k, const char *nodes, char *out, size_t len)
+{
+	int in_nodes[DISPATCH_MAX_CPUS], free_cpus[DISPATCH_MAX_CPUS];
+	char spec[CTL_MAX_LINE] = "", freelist[CTL_MAX_LINE];
+	size_t used = 0;
+	int n_in, n_free, rc;
+
+	if (!*nodes || strspn(nodes, "0123456789,") != strlen(nodes))
+		return -EINVAL;
+	for (const char *p = nodes; *p;) {
+		size_t l = strcspn(p, ",");
+		if (!l)
+			return -EINVAL;
+		rc = snprintf(spec + used, sizeof spec - used, "%snode:%.*s", used ? "," : "",
+			      (int)l, p);
+		if (rc < 0 || (size_t)rc >= sizeof spec - used)
+			return -E2BIG;
+		used += (size_t)rc;
+		p += l;
+		if (*p == ',' && !*++p)
+			return -EINVAL;
+	}
+	n_in = dispatch_cpulist_expand(k->dp, spec, in_nodes, DISPATCH_MAX_CPUS);
+	if (n_in < 0)
+		return n_in;
+	rc = dispatch_free_cpus(k->dp, freelist, sizeof freelist);
+	if (rc)
+		return rc;
+	n_free = *freelist ? dispatch_cpulist_expand(k->dp, freelist, free_cpus,
+						     DISPATCH_MAX_CPUS) : 0;
+	if (n_free < 0)
+		return n_free;
+	used = 0;
+	out[0] = 0;
+	for (int i = 0; i < n_in; i++)
+		for (int j = 0; j < n_free; j++)
+			if (in_nodes[i] == free_cpus[j]) {
+				rc = snprintf(out + used, len - used, "%s%d", used ? "," : "",
+					      in_nodes[i]);
+				if (rc < 0 || (size_t)rc >= len - used)
+					return -E2BIG;
+				used += (size_t)rc;
+			}
+	return used ? 0 : -EBUSY;
+}
+
 static void cmd_cpupool_create(struct kxend *k, struct client *c, const struct ctl_msg *req,
 			       struct ctl_msg *rep)
 {
-	static const char *const known[] = { "name", "sched", "cpus", NULL };
+	static const char *const known[] = { "name", "sched", "cpus", "nodes", NULL };
 	const char *name = ctl_msg_get(req, "name"), *sched = ctl_msg_get(req, "sched");
-	const char *cpus = ctl_msg_get(req, "cpus");
+	const char *cpus = ctl_msg_get(req, "cpus"), *nodes = ctl_msg_get(req, "nodes");
+	char node_cpus[CTL_MAX_LINE];
 	int id = -1, rc;
 
 	if (check_fields(req, known, rep))
 		return;
+	if (nodes && cpus) {
+		ctl_msg_set_error(rep, "cpupool-create: give \"cpus\" or \"nodes\", not both");
+		return;
+	}
+	if (nodes) {
+		rc = free_cpus_of_nodes(k, nodes, node_cpus, sizeof node_cpus);
+		if (rc == -EBUSY) {
+			ctl_msg_set_error(rep, "no free cpu found in nodes %s", nodes);
+			return;
+		}
+		if (rc) {
+			ctl_msg_set_error(rep, "nodes \"%s\": %s", nodes,
+					  rc == -EINVAL ? "want node numbers like 0,1"
+							: dispatch_cpulist_strerror(rc));
+			return;
+		}
+		cpus = node_cpus;
+	}
 	if (!name || !*name) {
 		ctl_msg_set_error(rep, "Pool name must be specified");
 		return;
@@ -961,8 +1046,18 @@ static void cmd_cpupool_create(struct kxend *k, struct client *c, const struct c
 				  "pool first)" : "no free cpu found%s", cpus ? cpus : "");
 		return;
 	case -EINVAL:
-		ctl_msg_set_error(rep, "cannot create cpupool %s: bad name or cpus \"%s\" (kxend "
-				  "owns its pCPUs only)", name, cpus ? cpus : "");
+		if (cpus) {
+			ctl_msg_set_error(rep, "cannot create cpupool %s: bad name, or cpus \"%s\": %s",
+					  name, cpus, dispatch_cpulist_strerror(rc));
+			return;
+		}
+		ctl_msg_set_error(rep, "cannot create cpupool %s: bad name", name);
+		return;
+	case -ERANGE:
+	case -ENODEV:
+	case -EDOM:
+		ctl_msg_set_error(rep, "cannot create cpupool %s: cpus \"%s\": %s", name,
+				  cpus ? cpus : "", dispatch_cpulist_strerror(rc));
 		return;
 	default:
 		ctl_msg_set_error(rep, "cannot create cpupool %s: %s", name, strerror(-rc));
@@ -1032,51 +1127,41 @@ static void cmd_cpupool_cpu(struct kxend *k, struct client *c, const struct ctl_
 		ctl_msg_set_error(rep, "%s: missing field \"cpus\"", req->head);
 		return;
 	}
-	/* Parse "1,3-4" by hand: the core takes one CPU at a time. */
-	const char *p = cpus;
-	while (*p) {
-		char *e;
-		long lo = strtol(p, &e, 10), hi = lo;
-		if (e == p || lo < 0 || lo > 1023)
-			goto bad;
-		if (*e == '-') {
-			p = e + 1;
-			hi = strtol(p, &e, 10);
-			if (e == p || hi < lo || hi > 1023)
-				goto bad;
-		}
-		for (long cpu = lo; cpu <= hi; cpu++) {
-			int rc = add ? dispatch_cpupool_cpu_add(k->dp, id, (int)cpu)
-				     : dispatch_cpupool_cpu_remove(k->dp, id, (int)cpu);
-			if (rc) {
-				const char *why =
-					rc == -EBUSY ? (add ? "it is in another cpupool"
-							    : "it is the last cpu of a pool with "
-							      "domains")
-					: rc == -EEXIST ? "it is already in this cpupool"
-					: rc == -EINVAL ? (add ? "kxend does not own it"
-							       : "it is not in this cpupool")
-					: strerror(-rc);
-				ctl_msg_set_error(rep, "cannot %s cpu %ld %s cpupool %s: %s",
-						  add ? "add" : "remove", cpu, add ? "to" : "from",
-						  ctl_msg_get(req, "pool"), why);
-				return;
-			}
+	int list[DISPATCH_MAX_CPUS];
+	int nr = dispatch_cpulist_expand(k->dp, cpus, list, DISPATCH_MAX_CPUS);
+	if (nr < 0) {
+		ctl_msg_set_error(rep, "cpus \"%s\": %s", cpus, dispatch_cpulist_strerror(nr));
+		return;
+	}
+	/* Like libxl: try every CPU, fail if any failed (naming the first). */
+	int bad_cpu = -1, bad_rc = 0;
+	for (int i = 0; i < nr; i++) {
+		int rc = add ? dispatch_cpupool_cpu_add(k->dp, id, list[i])
+			     : dispatch_cpupool_cpu_remove(k->dp, id, list[i]);
+		if (!rc)
 			n++;
+		else if (bad_cpu < 0) {
+			bad_cpu = list[i];
+			bad_rc = rc;
 		}
-		p = e;
-		if (*p == ',')
-			p++;
-		else if (*p)
-			goto bad;
+	}
+	if (bad_cpu >= 0) {
+		const char *why =
+			bad_rc == -EBUSY ? (add ? "it is in another cpupool"
+						: "it is the last cpu of a pool with domains")
+			: bad_rc == -EEXIST ? "it is already in this cpupool"
+			: bad_rc == -EINVAL ? (add ? "kxend does not own it"
+						   : "it is not in this cpupool")
+			: strerror(-bad_rc);
+		ctl_msg_set_error(rep, "cannot %s cpu %d %s cpupool %s: %s (%d of %d done)",
+				  add ? "add" : "remove", bad_cpu, add ? "to" : "from",
+				  ctl_msg_get(req, "pool"), why, n, nr);
+		return;
 	}
 	log_info("cpupool %s: %s cpus %s", ctl_msg_get(req, "pool"), add ? "added" : "removed",
 		 cpus);
 	ctl_msg_set_head(rep, "ok");
 	ctl_msg_addf(rep, "count", "%d", n);
-	return;
-bad:
-	ctl_msg_set_error(rep, "cpus: expected a CPU list like 1,3-4, got \"%s\"", cpus);
 }
 
 static void cmd_cpupool_migrate(struct kxend *k, struct client *c, const struct ctl_msg *req,
@@ -1192,18 +1277,12 @@ static void cmd_vcpu_pin(struct kxend *k, struct client *c, const struct ctl_msg
 				  kd->max_vcpus - 1);
 		return;
 	}
-	const char *every = "0-255";   /* SCHED_MAX_CPUS: Xen's "all" */
-	if (hard && !strcmp(hard, "all"))
-		hard = every;
-	if (soft && !strcmp(soft, "all"))
-		soft = every;
 	for (unsigned i = all ? 0 : (unsigned)vcpu; i <= (all ? kd->max_vcpus - 1 : vcpu) && !rc;
 	     i++)
 		rc = domain_vcpu_pin(kd->d, i, hard, soft);
 	if (rc) {
 		ctl_msg_set_error(rep, "cannot pin vcpu %s of %s: %s", vs, kd->name,
-				  rc == -EINVAL ? "bad CPU list, or no CPU kxend owns in it"
-						: strerror(-rc));
+				  dispatch_cpulist_strerror(rc));
 		return;
 	}
 	log_info("domain %u (%s): vcpu %s affinity hard %s soft %s", kd->domid, kd->name, vs,

@@ -257,6 +257,61 @@ static void kd_free(struct kdom *kd)
 	free(kd);
 }
 
+/* Entry i of a "L0;L1;..." list into buf; false past the end. */
+static bool nth_list(const char *lists, unsigned i, char *buf, size_t len)
+{
+	const char *p = lists;
+
+	for (; i && p; i--) {
+		p = strchr(p, ';');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return false;
+	size_t n = strcspn(p, ";");
+	snprintf(buf, len, "%.*s", (int)(n < len ? n : len - 1), p);
+	return true;
+}
+
+/* xl.cfg's weight, cap, cpus and cpus_soft, before any vCPU runs. */
+static int kd_apply_sched(struct kdom *kd, const struct domain_create_req *req, char *err,
+			  size_t errlen)
+{
+	char hard[CTL_MAX_LINE], soft[CTL_MAX_LINE];
+	int rc;
+
+	if (req->weight >= 0 || req->cap >= 0) {
+		rc = domain_sched_set(kd->d, req->weight, req->cap);
+		if (rc) {
+			char what[48];
+			if (req->weight >= 0 && req->cap >= 0)
+				snprintf(what, sizeof what, "weight %d, cap %d", req->weight, req->cap);
+			else if (req->weight >= 0)
+				snprintf(what, sizeof what, "weight %d", req->weight);
+			else
+				snprintf(what, sizeof what, "cap %d", req->cap);
+			snprintf(err, errlen, "%s: %s", what,
+				 rc == -EINVAL ? "out of range (cap is at most 100 per vCPU)"
+					       : strerror(-rc));
+			return rc;
+		}
+	}
+	for (unsigned i = 0; i < req->max_vcpus; i++) {
+		bool h = req->cpus && nth_list(req->cpus, i, hard, sizeof hard);
+		bool s = req->cpus_soft && nth_list(req->cpus_soft, i, soft, sizeof soft);
+		if (!h && !s)
+			continue;
+		rc = domain_vcpu_pin(kd->d, i, h ? hard : NULL, s ? soft : NULL);
+		if (rc) {
+			snprintf(err, errlen, "%s of vCPU %u (\"%s\"): %s", h ? "cpus" : "cpus_soft",
+				 i, h ? hard : soft, dispatch_cpulist_strerror(rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int kd_create(struct kxend *k, const struct domain_create_req *req,
 	      struct client *attach, struct kdom **out, char *err, size_t errlen)
 {
@@ -303,6 +358,11 @@ int kd_create(struct kxend *k, const struct domain_create_req *req,
 	if (rc) {
 		snprintf(err, errlen, "cannot set up the domain's XenStore home: %s", strerror(-rc));
 		kd_destroy(k, kd, "XenStore setup failed");
+		return rc;
+	}
+	rc = kd_apply_sched(kd, req, err, errlen);
+	if (rc) {
+		kd_destroy(k, kd, "bad scheduling parameters");
 		return rc;
 	}
 	if (attach)

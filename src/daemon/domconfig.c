@@ -52,8 +52,11 @@ static void uuid_generate(uint8_t uuid[16])
 int kd_config_init(struct kdom *kd, const struct domain_create_req *req)
 {
 	if (dup_opt(&kd->kernel, req->kernel) || dup_opt(&kd->ramdisk, req->ramdisk) ||
-	    dup_opt(&kd->cmdline, req->cmdline))
+	    dup_opt(&kd->cmdline, req->cmdline) || dup_opt(&kd->cpus, req->cpus) ||
+	    dup_opt(&kd->cpus_soft, req->cpus_soft))
 		goto nomem;
+	kd->weight = req->weight;
+	kd->cap = req->cap;
 	if (req->nr_pcidevs) {
 		kd->pcidevs = calloc(req->nr_pcidevs, sizeof *kd->pcidevs);
 		if (!kd->pcidevs)
@@ -82,8 +85,10 @@ void kd_config_free(struct kdom *kd)
 	free(kd->kernel);
 	free(kd->ramdisk);
 	free(kd->cmdline);
+	free(kd->cpus);
+	free(kd->cpus_soft);
 	free(kd->pcidevs);
-	kd->kernel = kd->ramdisk = kd->cmdline = NULL;
+	kd->kernel = kd->ramdisk = kd->cmdline = kd->cpus = kd->cpus_soft = NULL;
 	kd->pcidevs = NULL;
 	kd->nr_pcidevs = 0;
 }
@@ -158,10 +163,10 @@ bool kd_restart(struct kxend *k, struct kdom *kd, enum kd_action a, const char *
 		.vcpus = kd->vcpus_boot, .max_vcpus = kd->max_vcpus,
 		.on_poweroff = kd->on_poweroff, .on_reboot = kd->on_reboot,
 		.on_crash = kd->on_crash, .has_uuid = true, .nr_pcidevs = kd->nr_pcidevs,
-		.restarts = kd->restarts + 1,
+		.restarts = kd->restarts + 1, .weight = kd->weight, .cap = kd->cap,
 	};
 	char name[KXEND_NAME_MAX + 1], err[512];
-	char *kernel = NULL, *ramdisk = NULL, *cmdline = NULL;
+	char *kernel = NULL, *ramdisk = NULL, *cmdline = NULL, *cpus = NULL, *cpus_soft = NULL;
 	struct pci_bdf *pci = NULL;
 	struct kdom *nkd;
 	bool destroyed = true;
@@ -171,7 +176,8 @@ bool kd_restart(struct kxend *k, struct kdom *kd, enum kd_action a, const char *
 	snprintf(name, sizeof name, "%s", kd->name);
 	memcpy(req.uuid, kd->uuid, sizeof req.uuid);
 	if (dup_opt(&kernel, kd->kernel) || dup_opt(&ramdisk, kd->ramdisk) ||
-	    dup_opt(&cmdline, kd->cmdline) ||
+	    dup_opt(&cmdline, kd->cmdline) || dup_opt(&cpus, kd->cpus) ||
+	    dup_opt(&cpus_soft, kd->cpus_soft) ||
 	    (kd->nr_pcidevs && !(pci = calloc(kd->nr_pcidevs, sizeof *pci)))) {
 		log_err("domain %u (%s): out of memory, cannot restart it", kd->domid, kd->name);
 		kd_destroy(k, kd, why);
@@ -183,6 +189,8 @@ bool kd_restart(struct kxend *k, struct kdom *kd, enum kd_action a, const char *
 	req.kernel = kernel;
 	req.ramdisk = ramdisk;
 	req.cmdline = cmdline;
+	req.cpus = cpus;
+	req.cpus_soft = cpus_soft;
 	req.pcidevs = pci;
 	/* The new domain starts in the cpupool the old one was in. */
 	struct cpupool_info pool;
@@ -214,6 +222,8 @@ out:
 	free(kernel);
 	free(ramdisk);
 	free(cmdline);
+	free(cpus);
+	free(cpus_soft);
 	free(pci);
 	return destroyed;
 }

@@ -66,6 +66,8 @@ struct kdom {
 	/* What it was created with (restart, xl list -l) and what xl changed
 	 * since (domconfig.c). */
 	char *kernel, *ramdisk, *cmdline;
+	int weight, cap;               /* -1: not given */
+	char *cpus, *cpus_soft;        /* per-vCPU affinity lists, see create */
 	unsigned vcpus_boot, max_vcpus;
 	uint8_t uuid[16];
 	uint64_t target_kib, max_kib;  /* memory/target, memory/static-max */
@@ -121,6 +123,8 @@ struct kdom *kd_by_domid(struct kxend *k, uint16_t domid);
 struct domain_create_req {
 	const char *name, *kernel, *ramdisk, *cmdline;
 	const char *pool;        /* cpupool name; NULL = Pool-0 */
+	int weight, cap;         /* scheduler parameters; -1 = the pool's default */
+	const char *cpus, *cpus_soft;  /* "L0;L1;...": vCPU i's CPU lists, or NULL */
 	uint64_t memory_mib, maxmem_mib;
 	unsigned vcpus, max_vcpus;
 	enum kd_action on_poweroff, on_reboot, on_crash;

@@ -131,48 +131,127 @@ int sched_dump_file(struct sched_instance *s, FILE *f)
 
 /* ---- cpumask text -------------------------------------------------------- */
 
-static int parse_cpu_number(const char **p, int nr_cpus)
+/* Digits only (no sign, no spaces), below `limit`; advances *p. */
+static int parse_index(const char **p, int limit)
 {
-    char *end;
-    long v = strtol(*p, &end, 10);
+    const char *s = *p;
+    long v = 0;
 
-    if (end == *p || v < 0 || v >= nr_cpus || v >= SCHED_MAX_CPUS)
+    if (*s < '0' || *s > '9')
         return -EINVAL;
-    *p = end;
+    while (*s >= '0' && *s <= '9') {
+        v = v * 10 + (*s++ - '0');
+        if (v >= limit)
+            return -ERANGE;
+    }
+    *p = s;
     return (int)v;
 }
 
-int sched_cpumask_parse(struct sched_cpumask *m, const char *s, int nr_cpus)
+static void cpumask_put(struct sched_cpumask *m, int cpu, bool on)
+{
+    if (on)
+        sched_cpumask_set(m, cpu);
+    else
+        sched_cpumask_clear(m, cpu);
+}
+
+/* Adds (or with `off` removes) every CPU of NUMA node `node`. */
+static int cpumask_put_node(struct sched_cpumask *m, const struct sched_topology *topo,
+                            int nr_cpus, int node, bool off)
+{
+    bool found = false;
+
+    if (!topo)
+        return -ENOENT;
+    for (int c = 0; c < topo->nr_cpus && c < nr_cpus; c++) {
+        if (topo->node[c] != node)
+            continue;
+        cpumask_put(m, c, !off);
+        found = true;
+    }
+    return found ? 0 : -ENOENT;
+}
+
+/* One item of a CPU list, without its '^': "all", "N", "N-M", or with
+ * `nodes` the node numbers.  Advances *p past it. */
+static int cpulist_item(struct sched_cpumask *m, const char **p, int nr_cpus,
+                        const struct sched_topology *topo, bool nodes, bool off)
+{
+    int lo, hi;
+
+    if (strncmp(*p, "all", 3) == 0 && ((*p)[3] == ',' || (*p)[3] == '\0')) {
+        if (off)
+            return -EINVAL; /* like xl: "^all" means nothing */
+        sched_cpumask_fill(m, nr_cpus);
+        *p += 3;
+        return 0;
+    }
+    lo = parse_index(p, nodes ? SCHED_MAX_CPUS : nr_cpus);
+    if (lo < 0)
+        return lo;
+    hi = lo;
+    if (**p == '-') {
+        (*p)++;
+        hi = parse_index(p, nodes ? SCHED_MAX_CPUS : nr_cpus);
+        if (hi < 0)
+            return hi;
+        if (hi < lo)
+            return -EINVAL;
+    }
+    for (int i = lo; i <= hi; i++) {
+        if (!nodes) {
+            cpumask_put(m, i, !off);
+            continue;
+        }
+        int rc = cpumask_put_node(m, topo, nr_cpus, i, off);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int sched_cpulist_parse(struct sched_cpumask *m, const char *s, int nr_cpus,
+                        const struct sched_topology *topo)
 {
     const char *p = s;
 
     sched_cpumask_zero(m);
     if (!s || !*s)
         return -EINVAL;
-    if (strcmp(s, "all") == 0) {
+    if (nr_cpus > SCHED_MAX_CPUS)
+        nr_cpus = SCHED_MAX_CPUS;
+    /* A list that starts by removing starts from every CPU. */
+    if (*p == '^')
         sched_cpumask_fill(m, nr_cpus);
-        return 0;
-    }
     for (;;) {
-        int lo = parse_cpu_number(&p, nr_cpus), hi;
+        bool off = *p == '^', nodes = false;
+        int rc;
 
-        if (lo < 0)
-            return lo;
-        hi = lo;
-        if (*p == '-') {
+        if (off)
             p++;
-            hi = parse_cpu_number(&p, nr_cpus);
-            if (hi < lo)
-                return -EINVAL;
+        if (strncmp(p, "nodes:", 6) == 0) {
+            p += 6;
+            nodes = true;
+        } else if (strncmp(p, "node:", 5) == 0) {
+            p += 5;
+            nodes = true;
         }
-        for (int c = lo; c <= hi; c++)
-            sched_cpumask_set(m, c);
+        rc = cpulist_item(m, &p, nr_cpus, topo, nodes, off);
+        if (rc)
+            return rc;
         if (*p == '\0')
-            return 0;
+            break;
         if (*p != ',')
             return -EINVAL;
         p++;
     }
+    return sched_cpumask_empty(m) ? -EDOM : 0;
+}
+
+int sched_cpumask_parse(struct sched_cpumask *m, const char *s, int nr_cpus)
+{
+    return sched_cpulist_parse(m, s, nr_cpus, NULL);
 }
 
 int sched_cpumask_format(const struct sched_cpumask *m, char *buf, size_t len)

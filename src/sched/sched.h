@@ -166,7 +166,8 @@ static inline int sched_cpumask_cycle(const struct sched_cpumask *m, int cpu)
     for (int c = sched_cpumask_first(m); c >= 0;                          \
          c = sched_cpumask_next(m, c + 1))
 
-/* Parses "0-3,6,8-9" (or "all" meaning [0, nr_cpus)). 0 or -EINVAL. */
+/* Parses "0-3,6,8-9" (or "all" meaning [0, nr_cpus)); sched_cpulist_parse
+ * without NUMA nodes. */
 int sched_cpumask_parse(struct sched_cpumask *m, const char *s, int nr_cpus);
 /* Formats as "0-3,6"; returns snprintf-style length. */
 int sched_cpumask_format(const struct sched_cpumask *m, char *buf, size_t len);
@@ -185,6 +186,17 @@ struct sched_topology {
 int sched_topology_init(struct sched_topology *t, int nr_cpus,
                         int threads_per_core, int cores_per_socket,
                         int sockets_per_node);
+
+/*
+ * A CPU list in xl's syntax: comma-separated items "all", "N", "N-M",
+ * "node:N" / "nodes:N-M" (every CPU of those NUMA nodes of `topo`; NULL
+ * allows none), each optionally prefixed by '^' to remove instead of add,
+ * applied left to right; a list starting with '^' starts from "all", which
+ * means [0, nr_cpus).  Returns 0, -EINVAL (syntax, "^all"), -EDOM (no CPU
+ * left), -ERANGE (a CPU >= nr_cpus) or -ENOENT (a node with no CPU).
+ */
+int sched_cpulist_parse(struct sched_cpumask *m, const char *s, int nr_cpus,
+                        const struct sched_topology *topo);
 
 struct sched_env {
     void *opaque;

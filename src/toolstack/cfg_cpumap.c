@@ -37,7 +37,8 @@ static int parse_cpu_number(const char *text, unsigned *cpu, char *why, size_t l
 	return 0;
 }
 
-/* One item: "all", "N" or "N-M", already stripped of '^'. */
+/* One item: "all", "N" or "N-M", already stripped of '^' (and of
+ * "node:", whose numbers are checked the same way). */
 static int parse_cpu_item(const char *item, unsigned *lo, unsigned *hi,
 			  char *why, size_t len)
 {
@@ -49,10 +50,6 @@ static int parse_cpu_item(const char *item, unsigned *lo, unsigned *hi,
 		*lo = 0;
 		*hi = TS_MAX_CPUS - 1;
 		return 0;
-	}
-	if (!strncmp(item, "node", 4)) {
-		snprintf(why, len, "NUMA node lists (\"%s\") are not supported yet", item);
-		return -ENOTSUP;
 	}
 	if (!*item || strlen(item) >= sizeof(buf)) {
 		snprintf(why, len, "\"%s\" is not a CPU number or range", item);
@@ -94,13 +91,40 @@ int ts_cpumap_parse(struct ts_cpumap *map, const char *text, char *why, size_t w
 
 		if (exclude)
 			item++;
+		if (exclude && !strcmp(item, "all")) {
+			snprintf(why, whylen, "\"^all\" selects no CPU");
+			rc = -EINVAL;
+			goto out;
+		}
 		/* "^1" alone means "all but 1": an exclusion needs a base. */
 		if (exclude && i == 0)
 			cpumap_set_range(map, 0, TS_MAX_CPUS - 1, true);
+		bool node = !strncmp(item, "nodes:", 6) || !strncmp(item, "node:", 5);
+		if (node)
+			item = strchr(item, ':') + 1;
 		rc = parse_cpu_item(item, &lo, &hi, why, whylen);
 		if (rc < 0)
 			goto out;
-		cpumap_set_range(map, lo, hi, !exclude);
+		if (node)
+			map->has_nodes = true;
+		else
+			cpumap_set_range(map, lo, hi, !exclude);
+	}
+	if (map->has_nodes) {
+		/* Kept as the trimmed items, for the daemon's parser. */
+		size_t used = 0;
+		for (size_t i = 0; i < nr && rc == 0; i++) {
+			int n = snprintf(map->text + used, sizeof(map->text) - used, "%s%s",
+					 i ? "," : "", items[i]);
+			if (n < 0 || (size_t)n >= sizeof(map->text) - used) {
+				snprintf(why, whylen, "a CPU list with nodes is limited to %d "
+					 "characters", TS_CPULIST_MAX - 1);
+				rc = -E2BIG;
+			}
+			else
+				used += (size_t)n;
+		}
+		goto out;
 	}
 	for (size_t w = 0; w < TS_MAX_CPUS / 64; w++)
 		if (map->bits[w])
@@ -139,6 +163,8 @@ int ts_cpumap_format(const struct ts_cpumap *map, char *buf, size_t len)
 
 	if (len)
 		buf[0] = '\0';
+	if (map->has_nodes)
+		return snprintf(buf, len, "%s", map->text);
 	/* A map reaching the last CPU came from "all" (or "^N"): say so
 	 * rather than print up to CPU 1023. */
 	if (open && cpumap_count(map) > TS_MAX_CPUS / 2) {

@@ -52,15 +52,23 @@ int ts_error_format(const struct ts_error *err, char *buf, size_t len);
 #define TS_MAX_CPUS 1024 /* host CPUs a map can name */
 #define TS_MAX_VCPUS 512
 
+#define TS_CPULIST_MAX 128 /* longest list kept as text (with node: items) */
+
 struct ts_cpumap {
 	uint64_t bits[TS_MAX_CPUS / 64];
+	/* With "node:N" items the CPUs depend on the host, which only the
+	 * daemon knows: the checked text is kept and bits are not used. */
+	bool has_nodes;
+	char text[TS_CPULIST_MAX];
 };
 
-/* Parses "all", "3", "0-3", "0,2-3", "^1", "all,^7" (xl's CPULIST).  A list
- * that starts with an exclusion starts from all CPUs. */
+/* Parses "all", "3", "0-3", "0,2-3", "^1", "all,^7", "node:0", "nodes:0-1"
+ * (xl's CPULIST).  A list that starts with an exclusion starts from all
+ * CPUs. */
 int ts_cpumap_parse(struct ts_cpumap *map, const char *text, char *why, size_t whylen);
 bool ts_cpumap_test(const struct ts_cpumap *map, unsigned cpu);
-/* Canonical text: "all", "all,^1", or ranges "0-3,5". */
+/* Canonical text: "all", "all,^1", or ranges "0-3,5"; a list with node:
+ * items as it was written. */
 int ts_cpumap_format(const struct ts_cpumap *map, char *buf, size_t len);
 
 /* ---- PCI addresses ------------------------------------------------------ */

@@ -53,6 +53,45 @@ static int add_path(struct ctl_msg *req, const char *key, const char *path)
 
 static int add_uuid_pci(const struct domain_config *dc, struct ctl_msg *req);
 
+/* cpus= / cpus_soft=: vCPU i's CPU list is entry i of "L0;L1;..."; vCPUs
+ * past the end run anywhere. */
+static int add_affinity(struct ctl_msg *req, const char *key, const struct ts_cpumap *maps,
+			size_t nr)
+{
+	char buf[CTL_MAX_LINE];
+	size_t used = 0;
+
+	for (size_t i = 0; i < nr; i++) {
+		char one[CTL_MAX_LINE];
+		ts_cpumap_format(&maps[i], one, sizeof one);
+		int n = snprintf(buf + used, sizeof buf - used, "%s%s", i ? ";" : "", one);
+		if (n < 0 || (size_t)n >= sizeof buf - used) {
+			xl_err("%s: the CPU lists of all vCPUs are too long to send", key);
+			return -E2BIG;
+		}
+		used += (size_t)n;
+	}
+	return used ? ctl_msg_add(req, key, buf) : 0;
+}
+
+/* weight=, cap=, cpus=, cpus_soft= (applied before the first vCPU runs). */
+static int add_sched(const struct domain_config *dc, struct ctl_msg *req)
+{
+	int rc = 0;
+
+	if (dc->sched_weight >= 0)
+		rc = ctl_msg_addf(req, "weight", "%d", dc->sched_weight);
+	if (!rc && dc->sched_cap >= 0)
+		rc = ctl_msg_addf(req, "cap", "%d", dc->sched_cap);
+	if (rc) {
+		xl_err("weight/cap cannot be sent");
+		return rc;
+	}
+	rc = add_affinity(req, "cpus", dc->vcpu_hard_affinity, dc->nr_vcpu_hard_affinity);
+	return rc ? rc : add_affinity(req, "cpus_soft", dc->vcpu_soft_affinity,
+				      dc->nr_vcpu_soft_affinity);
+}
+
 static int build_request(const struct domain_config *dc, bool paused, bool console,
 			 struct ctl_msg *req)
 {
@@ -84,6 +123,8 @@ static int build_request(const struct domain_config *dc, bool paused, bool conso
 		return -EINVAL;
 	}
 	rc = add_uuid_pci(dc, req);
+	if (!rc)
+		rc = add_sched(dc, req);
 	if (rc)
 		return rc;
 	if (dc->pool_name && ctl_msg_add(req, "pool", dc->pool_name)) {

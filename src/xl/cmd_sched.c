@@ -277,40 +277,43 @@ static char *trim(char *s)
 	return s;
 }
 
+/* Strips matching quotes around a trimmed token. */
+static char *unquote(char *tok)
+{
+	size_t n = strlen(tok);
+
+	if (n >= 2 && (tok[0] == '"' || tok[0] == '\'') && tok[n - 1] == tok[0]) {
+		tok[n - 1] = 0;
+		tok++;
+	}
+	return tok;
+}
+
 /* A value of a cpupool config: "str", 'str', number, or ["a", "b", 3]
- * (a list becomes "a,b,3"). */
+ * (a list becomes "a,b,3"; a quoted string stays whole, commas and all). */
 static int cfg_value(char *v, char *out, size_t len)
 {
 	size_t o = 0;
 	v = trim(v);
-	bool list = *v == '[';
-	if (list) {
-		size_t n = strlen(v);
-		if (n < 2 || v[n - 1] != ']')
-			return -1;
-		v[n - 1] = 0;
-		v++;
-	}
+	if (*v != '[')
+		return snprintf(out, len, "%s", unquote(v)) < (int)len ? 0 : -1;
+	size_t n = strlen(v);
+	if (n < 2 || v[n - 1] != ']')
+		return -1;
+	v[n - 1] = 0;
+	v++;
 	for (char *tok = strtok(v, ","); tok; tok = strtok(NULL, ",")) {
-		tok = trim(tok);
-		size_t n = strlen(tok);
-		if (n >= 2 && (tok[0] == '"' || tok[0] == '\'') && tok[n - 1] == tok[0]) {
-			tok[n - 1] = 0;
-			tok++;
-		}
-		int w = snprintf(out + o, len - o, "%s%s", o ? "," : "", tok);
+		int w = snprintf(out + o, len - o, "%s%s", o ? "," : "", unquote(trim(tok)));
 		if (w < 0 || (size_t)w >= len - o)
 			return -1;
 		o += (size_t)w;
-		if (!list)
-			break;
 	}
 	return 0;
 }
 
 struct pool_cfg {
-	char name[512], sched[512], cpus[512];
-	bool has_name, has_sched, has_cpus;
+	char name[512], sched[512], cpus[512], nodes[512];
+	bool has_name, has_sched, has_cpus, has_nodes;
 };
 
 static int pool_cfg_set(struct pool_cfg *pc, char *line, const char *where)
@@ -336,10 +339,9 @@ static int pool_cfg_set(struct pool_cfg *pc, char *line, const char *where)
 		snprintf(pc->cpus, sizeof pc->cpus, "%s", val);
 		pc->has_cpus = true;
 	} else if (!strcmp(key, "nodes")) {
-		if (strcmp(val, "0")) {
-			fprintf(stderr, "%s: this host has one NUMA node (0)\n", where);
-			return 1;
-		}
+		/* The free CPUs of these NUMA nodes (the daemon knows them). */
+		snprintf(pc->nodes, sizeof pc->nodes, "%s", val);
+		pc->has_nodes = true;
 	} else {
 		fprintf(stderr, "%s: unknown cpupool key \"%s\"\n", where, key);
 		return 1;
@@ -405,13 +407,20 @@ int main_cpupool_create(int argc, char **argv)
 		return 1;
 	}
 	if (dry) {
-		printf("name = \"%s\"\nsched = \"%s\"\ncpus = \"%s\"\n", pc.name,
-		       pc.has_sched ? pc.sched : "credit", pc.has_cpus ? pc.cpus : "(one free)");
+		printf("name = \"%s\"\nsched = \"%s\"\n", pc.name,
+		       pc.has_sched ? pc.sched : "credit");
+		if (pc.has_nodes)
+			printf("nodes = \"%s\"\n", pc.nodes);
+		else
+			printf("cpus = \"%s\"\n", pc.has_cpus ? pc.cpus : "(one free)");
 		return 0;
 	}
 	struct ctl_msg rep;
+	/* Like xl: nodes= wins over cpus=. */
 	int rc = call(&rep, "cpupool-create", "name", pc.name, "sched",
-		      pc.has_sched ? pc.sched : NULL, "cpus", pc.has_cpus ? pc.cpus : NULL, NULL);
+		      pc.has_sched ? pc.sched : NULL, "cpus",
+		      pc.has_cpus && !pc.has_nodes ? pc.cpus : NULL, "nodes",
+		      pc.has_nodes ? pc.nodes : NULL, NULL);
 	ctl_msg_dispose(&rep);
 	return rc;
 }

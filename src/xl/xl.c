@@ -146,8 +146,9 @@ const struct cmd_spec cmd_table[] = {
 	  "[option] <Domain> <VCPU|all> <Hard affinity|-|all> <Soft affinity|-|all>",
 	  "-f, --force        undo an override pinning done by the kernel (accepted,\n"
 	  "                   nothing to undo on kxen)\n"
-	  "Affinities are CPU lists like 0-1,3; '-' leaves one unchanged.  A vCPU\n"
-	  "runs only on the CPUs of its hard affinity within its cpupool." },
+	  "Affinities are CPU lists like 0-1,3 or all,^2 or node:0 (a NUMA node's\n"
+	  "CPUs); '-' leaves one unchanged.  A vCPU runs only on the CPUs of its\n"
+	  "hard affinity within its cpupool." },
 	{ "sched-credit", main_sched_credit,
 	  "Get/set credit scheduler parameters",
 	  "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-t TSLICE] [-r RATELIMIT]] [-p CPUPOOL]",
@@ -176,7 +177,9 @@ const struct cmd_spec cmd_table[] = {
 	  "-f FILE, --defconfig=FILE    Use the given configuration file.\n"
 	  "-n, --dryrun                 Dry run - prints the resulting configuration.\n"
 	  "Keys: name=\"NAME\" (required), sched=\"credit\"|\"credit2\" (default credit),\n"
-	  "cpus=\"1,3-4\" or [\"1\", \"3\"] (free CPUs; default one free CPU)." },
+	  "cpus=\"1,3-4\" (a CPU list: ^N removes, node:N is a NUMA node) or\n"
+	  "[\"1\", \"3\"] (free CPUs; default one free CPU), or nodes=[0, ...]\n"
+	  "(the free CPUs of those nodes; wins over cpus=)." },
 	{ "cpupool-list", main_cpupool_list,
 	  "List CPU pools on host",
 	  "[-c|--cpus] [<CPU Pool>]",
@@ -191,11 +194,13 @@ const struct cmd_spec cmd_table[] = {
 	  "" },
 	{ "cpupool-cpu-add", main_cpupool_cpu_add,
 	  "Adds a CPU to a CPU pool",
-	  "<CPU Pool> <CPU nr>[,<CPU nr>-<CPU nr>...]",
-	  "The CPUs must be free (see cpupool-cpu-remove) and owned by kxend." },
+	  "<CPU Pool> <CPU nr>|node:<node nr>[,...]",
+	  "A CPU list (0-1, all,^0, node:0).  Each CPU must be free (see\n"
+	  "cpupool-cpu-remove) and owned by kxend; every one is tried, and the\n"
+	  "command fails if any could not be added." },
 	{ "cpupool-cpu-remove", main_cpupool_cpu_remove,
 	  "Removes a CPU from a CPU pool",
-	  "<CPU Pool> <CPU nr>[,<CPU nr>-<CPU nr>...]",
+	  "<CPU Pool> <CPU nr>|node:<node nr>[,...]",
 	  "A vCPU running there moves to the pool's other CPUs; the last CPU of a\n"
 	  "pool with domains cannot be removed." },
 	{ "cpupool-migrate", main_cpupool_migrate,
@@ -206,7 +211,8 @@ const struct cmd_spec cmd_table[] = {
 	{ "cpupool-numa-split", main_cpupool_numa_split,
 	  "Splits up the machine into one CPU pool per NUMA node",
 	  "",
-	  "kxend sees one NUMA node: Pool-0 is renamed Pool-node0." },
+	  "One pool per NUMA node of the host (from sysfs); Pool-0 becomes\n"
+	  "Pool-node0." },
 	{ "help", main_help,
 	  "Print help information",
 	  "[command]",

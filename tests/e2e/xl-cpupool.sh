@@ -75,7 +75,7 @@ seen=$(cpus_seen 5)
 "$XL" cpupool-destroy pool-b || fail "destroy"
 expect_fail "destroy Pool-0" "Pool-0" "$XL" cpupool-destroy Pool-0
 "$XL" cpupool-cpu-add Pool-0 1 || fail "cpu-add"
-expect_fail "cpu not owned" "does not own" "$XL" cpupool-cpu-add Pool-0 200
+expect_fail "cpu beyond the host" "CPU number out of range" "$XL" cpupool-cpu-add Pool-0 200
 "$XL" cpupool-numa-split || fail "numa-split"
 "$XL" cpupool-list | grep -Eq '^Pool-node0 +2 +credit' || fail "numa-split: $("$XL" cpupool-list)"
 for c in cpupool-create cpupool-list cpupool-destroy cpupool-rename cpupool-cpu-add \

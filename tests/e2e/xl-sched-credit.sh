@@ -54,8 +54,8 @@ grep -Eq '^idle1 +[0-9]+ +0 +[0-9]+ +[-r][-b]- +[0-9]+\.[0-9]  all / all$' "$RUN
 "$XL" vcpu-pin -f idle1 all all all || fail "vcpu-pin all"
 "$XL" vcpu-list idle1 | grep -Eq '^idle1 .*  all / all$' || fail "not all again"
 expect_fail "bad vcpu" "has vCPUs 0 to 0" "$XL" vcpu-pin idle1 3 0
-expect_fail "bad cpus" "bad CPU list" "$XL" vcpu-pin idle1 0 abc
-expect_fail "pCPU not owned" "no CPU kxend owns" "$XL" vcpu-pin idle1 0 200
+expect_fail "bad cpus" "not a CPU list" "$XL" vcpu-pin idle1 0 abc
+expect_fail "CPU beyond the host" "CPU number out of range" "$XL" vcpu-pin idle1 0 200
 
 # xl info reports Pool-0's scheduler.
 "$XL" info | grep -Eq '^xen_scheduler +: credit$' || fail "xl info xen_scheduler"

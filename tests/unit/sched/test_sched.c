@@ -520,11 +520,49 @@ static void test_cpumask_text(void **state)
     sched_cpumask_format(&m, buf, sizeof(buf));
     assert_string_equal(buf, "0-3,6,8-9,255");
     assert_int_equal(sched_cpumask_parse(&m, "3-1", 8), -EINVAL);
-    assert_int_equal(sched_cpumask_parse(&m, "8", 8), -EINVAL);
+    assert_int_equal(sched_cpumask_parse(&m, "8", 8), -ERANGE);
     assert_int_equal(sched_cpumask_parse(&m, "1,,2", 8), -EINVAL);
     assert_int_equal(sched_cpumask_parse(&m, "1,255", 256), 0);
     assert_int_equal(sched_cpumask_cycle(&m, 1), 255);
     assert_int_equal(sched_cpumask_cycle(&m, 255), 1); /* wraps */
+}
+
+/* xl's CPU list syntax: '^' removes, node:/nodes: select whole nodes. */
+static void test_cpulist_xl_syntax(void **state)
+{
+    struct sched_topology topo;
+    struct sched_cpumask m;
+    char buf[64];
+
+    (void)state;
+    /* 8 CPUs, 2 per core, 2 cores per socket, 1 socket per node: nodes
+     * 0 (CPUs 0-3) and 1 (CPUs 4-7). */
+    assert_int_equal(sched_topology_init(&topo, 8, 2, 2, 1), 0);
+    assert_int_equal(sched_cpulist_parse(&m, "node:1", 8, &topo), 0);
+    sched_cpumask_format(&m, buf, sizeof(buf));
+    assert_string_equal(buf, "4-7");
+    assert_int_equal(sched_cpulist_parse(&m, "nodes:0-1,^5", 8, &topo), 0);
+    sched_cpumask_format(&m, buf, sizeof(buf));
+    assert_string_equal(buf, "0-4,6-7");
+    assert_int_equal(sched_cpulist_parse(&m, "all,^node:0,2", 8, &topo), 0);
+    sched_cpumask_format(&m, buf, sizeof(buf));
+    assert_string_equal(buf, "2,4-7");
+    /* A leading '^' starts from every CPU. */
+    assert_int_equal(sched_cpulist_parse(&m, "^0-5", 8, &topo), 0);
+    sched_cpumask_format(&m, buf, sizeof(buf));
+    assert_string_equal(buf, "6-7");
+    /* Order matters: removing then adding back. */
+    assert_int_equal(sched_cpulist_parse(&m, "0-3,^1,1", 8, &topo), 0);
+    assert_int_equal(sched_cpumask_weight(&m), 4);
+    assert_int_equal(sched_cpulist_parse(&m, "node:2", 8, &topo), -ENOENT);
+    assert_int_equal(sched_cpulist_parse(&m, "node:0", 8, NULL), -ENOENT);
+    assert_int_equal(sched_cpulist_parse(&m, "^all", 8, &topo), -EINVAL);
+    assert_int_equal(sched_cpulist_parse(&m, "0,^0", 8, &topo), -EDOM);
+    assert_int_equal(sched_cpulist_parse(&m, "node:", 8, &topo), -EINVAL);
+    assert_int_equal(sched_cpulist_parse(&m, "+1", 8, &topo), -EINVAL);
+    assert_int_equal(sched_cpulist_parse(&m, " 1", 8, &topo), -EINVAL);
+    assert_int_equal(sched_cpulist_parse(&m, "1-", 8, &topo), -EINVAL);
+    assert_int_equal(sched_cpulist_parse(&m, "99999999999999999999", 8, &topo), -ERANGE);
 }
 
 int main(void)
@@ -545,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_sim_deterministic),
         cmocka_unit_test(test_sim_parse_errors),
         cmocka_unit_test(test_cpumask_text),
+        cmocka_unit_test(test_cpulist_xl_syntax),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

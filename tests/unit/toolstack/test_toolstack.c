@@ -323,8 +323,16 @@ static void test_cpus_affinity(void **state)
 	parse_fails_with(BASE "cpus = ['1', 'x']", "t.cfg:3: cpus: \"x\" is not a CPU number");
 	parse_fails_with(BASE "cpus = [\n'1',\n'3-1']", "t.cfg:5: cpus: range \"3-1\" ends before it starts");
 	parse_fails_with(BASE "cpus = []", "t.cfg:3: cpus: the list is empty");
-	parse_fails_with(BASE "cpus = 'nodes:0'",
-			 "t.cfg:3: cpus: NUMA node lists (\"nodes:0\") are not supported yet");
+	/* Node lists are checked here and resolved by the daemon. */
+	parse_ok(BASE "vcpus = 2\ncpus = [' node:0 , ^1', 'nodes:0-1']\n");
+	assert_true(dc.vcpu_hard_affinity[0].has_nodes);
+	char text[TS_CPULIST_MAX];
+	ts_cpumap_format(&dc.vcpu_hard_affinity[0], text, sizeof(text));
+	assert_string_equal(text, "node:0,^1");
+	ts_cpumap_format(&dc.vcpu_hard_affinity[1], text, sizeof(text));
+	assert_string_equal(text, "nodes:0-1");
+	parse_fails_with(BASE "cpus = 'node:x'", "t.cfg:3: cpus: \"x\" is not a CPU number");
+	parse_fails_with(BASE "cpus = '^all'", "t.cfg:3: cpus: \"^all\" selects no CPU");
 }
 
 static void test_cpumap_parse_and_format(void **state)
