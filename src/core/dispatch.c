@@ -464,8 +464,8 @@ int dispatch_init(const char *pcpus, const char *sched_name, struct dispatcher *
 	long conf = sysconf(_SC_NPROCESSORS_CONF);
 	dp->nr_host_cpus = conf > max_cpu ? (conf < SCHED_MAX_CPUS ? (int)conf : SCHED_MAX_CPUS)
 					  : max_cpu + 1;
-	rc = cpupool_set_init(&dp->pools, &dp->topo, &env,
-				      sched_name ? sched_name : "credit", NULL, now);
+	rc = cpupool_set_init(&dp->pools, &dp->topo, &env, sched_name ? sched_name : "credit",
+			      NULL, now);
 	if (rc) {
 		snprintf(err, errlen, "cannot set up scheduler %s: %s",
 			 sched_name ? sched_name : "credit", strerror(-rc));

@@ -131,6 +131,8 @@ int sched_dump_file(struct sched_instance *s, FILE *f)
 
 /* ---- cpumask text -------------------------------------------------------- */
 
+#define CPULIST_NUMBER_MAX 65536 /* node numbers, and CPUs being removed */
+
 /* Digits only (no sign, no spaces), below `limit`; advances *p. */
 static int parse_index(const char **p, int limit)
 {
@@ -187,18 +189,23 @@ static int cpulist_item(struct sched_cpumask *m, const char **p, int nr_cpus,
         *p += 3;
         return 0;
     }
-    lo = parse_index(p, nodes ? SCHED_MAX_CPUS : nr_cpus);
+    /* Removing a CPU the machine does not have changes nothing (as in
+     * libxl); adding one is an error. */
+    int limit = nodes || off ? CPULIST_NUMBER_MAX : nr_cpus;
+    lo = parse_index(p, limit);
     if (lo < 0)
         return lo;
     hi = lo;
     if (**p == '-') {
         (*p)++;
-        hi = parse_index(p, nodes ? SCHED_MAX_CPUS : nr_cpus);
+        hi = parse_index(p, limit);
         if (hi < 0)
             return hi;
         if (hi < lo)
             return -EINVAL;
     }
+    if (!nodes && hi >= nr_cpus)
+        hi = nr_cpus - 1;
     for (int i = lo; i <= hi; i++) {
         if (!nodes) {
             cpumask_put(m, i, !off);

@@ -192,7 +192,7 @@ int sched_topology_init(struct sched_topology *t, int nr_cpus,
  * "node:N" / "nodes:N-M" (every CPU of those NUMA nodes of `topo`; NULL
  * allows none), each optionally prefixed by '^' to remove instead of add,
  * applied left to right; a list starting with '^' starts from "all", which
- * means [0, nr_cpus).  Returns 0, -EINVAL (syntax, "^all"), -EDOM (no CPU
+ * means [0, nr_cpus), and removing a CPU >= nr_cpus is a no-op.  Returns 0, -EINVAL (syntax, "^all"), -EDOM (no CPU
  * left), -ERANGE (a CPU >= nr_cpus) or -ENOENT (a node with no CPU).
  */
 int sched_cpulist_parse(struct sched_cpumask *m, const char *s, int nr_cpus,

@@ -554,6 +554,10 @@ static void test_cpulist_xl_syntax(void **state)
     /* Order matters: removing then adding back. */
     assert_int_equal(sched_cpulist_parse(&m, "0-3,^1,1", 8, &topo), 0);
     assert_int_equal(sched_cpumask_weight(&m), 4);
+    /* Removing CPUs beyond the machine is a no-op; adding one is not. */
+    assert_int_equal(sched_cpulist_parse(&m, "all,^7-1000", 8, &topo), 0);
+    assert_int_equal(sched_cpumask_weight(&m), 7);
+    assert_int_equal(sched_cpulist_parse(&m, "0,9", 8, &topo), -ERANGE);
     assert_int_equal(sched_cpulist_parse(&m, "node:2", 8, &topo), -ENOENT);
     assert_int_equal(sched_cpulist_parse(&m, "node:0", 8, NULL), -ENOENT);
     assert_int_equal(sched_cpulist_parse(&m, "^all", 8, &topo), -EINVAL);
