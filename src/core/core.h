@@ -127,6 +127,7 @@ struct cpupool_info {
 	char cpus[256];          /* "0-1,3"; "" for none */
 	unsigned n_cpus, n_dom;
 	int tslice_ms, ratelimit_us;
+	int migr_delay_us;       /* credit's migration delay; 0 for credit2 */
 };
 /* Fills up to max entries in id order; returns how many. */
 int dispatch_cpupool_list(struct dispatcher *dp, struct cpupool_info *out, int max);
@@ -158,8 +159,10 @@ int dispatch_cpupool_cpu_add(struct dispatcher *dp, int id, int cpu);
  * A vCPU running there moves to the pool's other pCPUs. */
 int dispatch_cpupool_cpu_remove(struct dispatcher *dp, int id, int cpu);
 int dispatch_cpupool_numa_split(struct dispatcher *dp);
-/* tslice_ms (credit) and ratelimit_us; -1 keeps one.  -EINVAL out of range. */
-int dispatch_cpupool_set_params(struct dispatcher *dp, int id, int tslice_ms, int ratelimit_us);
+/* tslice_ms (credit), ratelimit_us and migr_delay_us (credit: 0 = off, at
+ * most 100000); -1 keeps one.  -EINVAL out of range. */
+int dispatch_cpupool_set_params(struct dispatcher *dp, int id, int tslice_ms, int ratelimit_us,
+				int migr_delay_us);
 /* The pool id of a domain. */
 int domain_cpupool(struct domain *d);
 /* Move a (running) domain: afterwards its vCPUs run only on the new pool's

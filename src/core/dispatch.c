@@ -835,6 +835,7 @@ static void fill_info(struct dispatcher *dp, struct cpupool *p, struct cpupool_i
 	if (p->sched.ops->pool_get && !p->sched.ops->pool_get(&p->sched, &pp)) {
 		out->tslice_ms = pp.tslice_ms;
 		out->ratelimit_us = pp.ratelimit_us;
+		out->migr_delay_us = pp.migr_delay_us;
 	}
 	(void)dp;
 }
@@ -1058,7 +1059,8 @@ int dispatch_cpupool_numa_split(struct dispatcher *dp)
 	return rc;
 }
 
-int dispatch_cpupool_set_params(struct dispatcher *dp, int id, int tslice_ms, int ratelimit_us)
+int dispatch_cpupool_set_params(struct dispatcher *dp, int id, int tslice_ms, int ratelimit_us,
+				int migr_delay_us)
 {
 	struct sched_pool_params pp;
 	struct cpupool *p;
@@ -1075,6 +1077,7 @@ int dispatch_cpupool_set_params(struct dispatcher *dp, int id, int tslice_ms, in
 	pp.tslice_ms = tslice_ms >= 0 ? tslice_ms : SCHED_PARAM_KEEP;
 	pp.ratelimit_us = ratelimit_us >= 0 ? ratelimit_us : SCHED_PARAM_KEEP;
 	pp.runqueue = SCHED_PARAM_KEEP;
+	pp.migr_delay_us = migr_delay_us >= 0 ? migr_delay_us : SCHED_PARAM_KEEP;
 	rc = p->sched.ops->pool_set(&p->sched, &pp);
 out:
 	pthread_mutex_unlock(&dp->lock);

@@ -901,6 +901,7 @@ static void cmd_cpupool_list(struct kxend *k, struct client *c, const struct ctl
 		ctl_msg_addf(rep, "n_dom", "%u", pi[i].n_dom);
 		ctl_msg_addf(rep, "tslice_ms", "%d", pi[i].tslice_ms);
 		ctl_msg_addf(rep, "ratelimit_us", "%d", pi[i].ratelimit_us);
+		ctl_msg_addf(rep, "migr_delay_us", "%d", pi[i].migr_delay_us);
 	}
 	free(pi);
 }
@@ -908,20 +909,27 @@ static void cmd_cpupool_list(struct kxend *k, struct client *c, const struct ctl
 static void cmd_cpupool_set(struct kxend *k, struct client *c, const struct ctl_msg *req,
 			    struct ctl_msg *rep)
 {
-	static const char *const known[] = { "pool", "tslice_ms", "ratelimit_us", NULL };
+	static const char *const known[] = { "pool", "tslice_ms", "ratelimit_us", "migr_delay_us",
+					     NULL };
 	struct cpupool_info pi;
-	uint64_t t = 0, r = 0;
+	uint64_t t = 0, r = 0, m = 0;
 	int id;
 
 	if (check_fields(req, known, rep) || (id = need_pool(k, req, rep)) < 0)
 		return;
 	const char *ts = ctl_msg_get(req, "tslice_ms"), *rs = ctl_msg_get(req, "ratelimit_us");
+	const char *ms = ctl_msg_get(req, "migr_delay_us");
 	if (dispatch_cpupool_get(k->dp, id, &pi)) {
 		ctl_msg_set_error(rep, "cpupool went away");
 		return;
 	}
 	if (ts && strcmp(pi.sched, "credit")) {
 		ctl_msg_set_error(rep, "cpupool %s runs %s, which has no time slice", pi.name,
+				  pi.sched);
+		return;
+	}
+	if (ms && strcmp(pi.sched, "credit")) {
+		ctl_msg_set_error(rep, "cpupool %s runs %s, which has no migration delay", pi.name,
 				  pi.sched);
 		return;
 	}
@@ -938,14 +946,20 @@ static void cmd_cpupool_set(struct kxend *k, struct client *c, const struct ctl_
 		ctl_msg_set_error(rep, "Ratelimit cannot be greater than timeslice");
 		return;
 	}
-	int rc = dispatch_cpupool_set_params(k->dp, id, ts ? (int)t : -1, rs ? (int)r : -1);
+	if (ms && ctl_parse_u64(ms, 0, 100000, &m)) { /* Xen's limit: 100 ms */
+		ctl_msg_set_error(rep, "Migration delay out of range: 0 (off) to 100000 "
+				  "microseconds");
+		return;
+	}
+	int rc = dispatch_cpupool_set_params(k->dp, id, ts ? (int)t : -1, rs ? (int)r : -1,
+					     ms ? (int)m : -1);
 	if (rc) {
 		ctl_msg_set_error(rep, "cannot set the parameters of cpupool %s: %s", pi.name,
 				  strerror(-rc));
 		return;
 	}
-	log_info("cpupool %s: tslice %s ms, ratelimit %s us", pi.name, ts ? ts : "(kept)",
-		 rs ? rs : "(kept)");
+	log_info("cpupool %s: tslice %s ms, ratelimit %s us, migration delay %s us", pi.name,
+		 ts ? ts : "(kept)", rs ? rs : "(kept)", ms ? ms : "(kept)");
 	ctl_msg_set_head(rep, "ok");
 }
 

@@ -18,6 +18,9 @@
  *  - Each pCPU has a runqueue; within a priority it is FIFO.  A pCPU whose
  *    best local choice is OVER (or nothing) steals better work from peers.
  *  - Ratelimit: a running vCPU is not preempted before ratelimit_us.
+ *  - Migration delay (off by default): a vCPU is cache-hot on the pCPU it
+ *    last ran on for migr_delay_us after it was last scheduled there; work
+ *    stealing leaves hot vCPUs where they are queued.
  *
  * Invariants:
  *  - a vCPU is on at most one runqueue, and never while it is some pCPU's
@@ -34,6 +37,7 @@
 
 #define CREDITS_PER_MSEC 10
 #define TICKS_PER_TSLICE 3
+#define NEVER_SCHEDULED INT64_MIN /* last_sched_time of a new vCPU: cold */
 
 enum csched_pri {
     PRI_BOOST = 0,
@@ -62,6 +66,9 @@ struct csched_vcpu {
     bool running;
     s_time_t start_time; /* credits burnt up to here */
     s_time_t run_start;  /* when it last started running (ratelimit) */
+    /* When a do_schedule last took it off (or kept it on) its pCPU: it
+     * ran there until then, so its cache there is warm (migration delay). */
+    s_time_t last_sched_time;
 };
 
 struct csched_dom {
@@ -78,11 +85,13 @@ struct csched_pcpu {
     int nr_queued;
     struct csched_vcpu *curr;
     s_time_t next_tick;
+    s_time_t steal_retry; /* idle: look for work again then; -1 none */
 };
 
 struct csched_private {
     int tslice_ms;
     int ratelimit_us;
+    int migr_delay_us;
     s_time_t tick_period;
     int64_t credits_per_tslice;
     s_time_t next_acct;
@@ -125,7 +134,8 @@ static s_time_t align_up(s_time_t now, s_time_t period)
 
 /* ---- parameters ----------------------------------------------------------- */
 
-static int check_pool_params(int tslice_ms, int ratelimit_us)
+static int check_pool_params(int tslice_ms, int ratelimit_us,
+                             int migr_delay_us)
 {
     if (tslice_ms < SCHED_TSLICE_MS_MIN || tslice_ms > SCHED_TSLICE_MS_MAX)
         return -EINVAL;
@@ -134,6 +144,8 @@ static int check_pool_params(int tslice_ms, int ratelimit_us)
         return -EINVAL;
     /* Xen refuses a ratelimit longer than the timeslice. */
     if ((int64_t)ratelimit_us > (int64_t)tslice_ms * 1000)
+        return -EINVAL;
+    if (migr_delay_us < 0 || migr_delay_us > SCHED_MIGR_DELAY_US_MAX)
         return -EINVAL;
     return 0;
 }
@@ -155,6 +167,7 @@ static int csched_pool_get(struct sched_instance *s,
     p->tslice_ms = PRV(s)->tslice_ms;
     p->ratelimit_us = PRV(s)->ratelimit_us;
     p->runqueue = SCHED_PARAM_KEEP;
+    p->migr_delay_us = PRV(s)->migr_delay_us;
     return 0;
 }
 
@@ -166,7 +179,9 @@ static int csched_pool_set(struct sched_instance *s,
                                                   : p->tslice_ms;
     int rl = p->ratelimit_us == SCHED_PARAM_KEEP ? prv->ratelimit_us
                                                  : p->ratelimit_us;
-    int rc = check_pool_params(tslice, rl);
+    int md = p->migr_delay_us == SCHED_PARAM_KEEP ? prv->migr_delay_us
+                                                  : p->migr_delay_us;
+    int rc = check_pool_params(tslice, rl, md);
 
     if (rc)
         return rc;
@@ -175,7 +190,17 @@ static int csched_pool_set(struct sched_instance *s,
         return -EINVAL;
     apply_tslice(prv, tslice);
     prv->ratelimit_us = rl;
+    prv->migr_delay_us = md;
     return 0;
+}
+
+/* __csched_vcpu_is_cache_hot: scheduled on its pCPU less than the migration
+ * delay ago. */
+static bool vcpu_cache_hot(const struct csched_private *prv,
+                           const struct csched_vcpu *svc, s_time_t now)
+{
+    return prv->migr_delay_us && svc->last_sched_time != NEVER_SCHEDULED &&
+           now - svc->last_sched_time < SCHED_US(prv->migr_delay_us);
 }
 
 /* ---- runqueues ------------------------------------------------------------ */
@@ -266,6 +291,7 @@ static int find_idle_cpu(struct csched_private *prv,
  * an idle one in its hard affinity, else where it last ran (cache), else the
  * least-queued allowed pCPU.  Xen queues on the old pCPU and tickles an
  * idler to steal it; going straight to the idler gives the same placement.
+ * A cache-hot vCPU cannot be stolen, so it stays on its old pCPU.
  */
 static int csched_pick_cpu(struct sched_instance *s, struct sched_vcpu *v,
                            s_time_t now)
@@ -276,6 +302,9 @@ static int csched_pick_cpu(struct sched_instance *s, struct sched_vcpu *v,
 
     sched_effective_hard(s, v, &hard);
     if (sched_cpumask_empty(&hard))
+        return v->processor;
+    if (sched_cpumask_test(&hard, v->processor) &&
+        vcpu_cache_hot(prv, SVC(v), now))
         return v->processor;
     sched_cpumask_and(&soft, &hard, &v->soft_affinity);
     if (!sched_cpumask_empty(&soft)) {
@@ -298,6 +327,22 @@ static void tickle_cpu(struct sched_instance *s, int cpu)
 {
     sched_cpumask_clear(&PRV(s)->idlers, cpu);
     s->env.tickle(s->env.opaque, cpu);
+}
+
+/* An idle pCPU of `svc`'s soft affinity (within its hard one) if `cpu` is
+ * outside it, else -1.  Xen's _csched_cpu_pick sends a vCPU there when it
+ * is descheduled, and csched_vcpu_acct checks on every tick whether the
+ * running one should go (migrate_running). */
+static int idle_soft_cpu(struct sched_instance *s, struct csched_vcpu *svc,
+                         int cpu)
+{
+    struct sched_cpumask soft;
+
+    sched_effective_hard(s, svc->v, &soft);
+    sched_cpumask_and(&soft, &soft, &svc->v->soft_affinity);
+    if (sched_cpumask_empty(&soft) || sched_cpumask_test(&soft, cpu))
+        return -1;
+    return find_idle_cpu(PRV(s), &soft, cpu);
 }
 
 /* __runq_tickle: preempt if `svc` beats what runs there, else wake an idler
@@ -482,12 +527,24 @@ static void vcpu_tick_acct(struct csched_private *prv,
     acct_start(prv, svc);
 }
 
+/* The pCPU's next timer: its tick, the accounting pass, or a steal retry. */
+static void arm_timer(struct sched_instance *s, int cpu)
+{
+    struct csched_private *prv = PRV(s);
+    struct csched_pcpu *pc = &prv->pcpu[cpu];
+    s_time_t next = pc->next_tick < prv->next_acct ? pc->next_tick
+                                                   : prv->next_acct;
+
+    if (pc->steal_retry >= 0 && pc->steal_retry < next)
+        next = pc->steal_retry;
+    s->env.set_timer(s->env.opaque, cpu, next);
+}
+
 static void csched_timer(struct sched_instance *s, int cpu, s_time_t now)
 {
     struct csched_private *prv = PRV(s);
     struct csched_pcpu *pc = &prv->pcpu[cpu];
     s_time_t acct_period = SCHED_MS(prv->tslice_ms);
-    s_time_t next;
 
     if (!sched_cpumask_test(&s->cpus, cpu))
         return;
@@ -500,19 +557,31 @@ static void csched_timer(struct sched_instance *s, int cpu, s_time_t now)
     if (now >= pc->next_tick) {
         if (pc->curr)
             vcpu_tick_acct(prv, pc->curr, now);
+        /* migrate_running: outside its soft affinity while a pCPU in it is
+         * idle: reschedule, deschedule_current sends it there. */
+        if (pc->curr && idle_soft_cpu(s, pc->curr, cpu) >= 0)
+            tickle_cpu(s, cpu);
         pc->next_tick = align_up(now, prv->tick_period);
     }
-    next = pc->next_tick < prv->next_acct ? pc->next_tick : prv->next_acct;
-    s->env.set_timer(s->env.opaque, cpu, next);
+    if (pc->steal_retry >= 0 && now >= pc->steal_retry) {
+        pc->steal_retry = -1;
+        if (!pc->curr)
+            tickle_cpu(s, cpu);
+    }
+    arm_timer(s, cpu);
 }
 
 /* ---- work stealing ------------------------------------------------------------- */
 
-/* A queued vCPU on `peer` better than `pri` that may run on `cpu`. */
+/* A queued vCPU on `peer` better than `pri` that may run on `cpu` and is
+ * not cache-hot on `peer`.  *cool gets the earliest time a hot vCPU that
+ * was passed over cools down (unchanged if none was). */
 static struct csched_vcpu *runq_steal(struct sched_instance *s, int peer,
-                                      int cpu, int pri, bool soft_pass)
+                                      int cpu, int pri, bool soft_pass,
+                                      s_time_t now, s_time_t *cool)
 {
-    struct csched_pcpu *pc = &PRV(s)->pcpu[peer];
+    struct csched_private *prv = PRV(s);
+    struct csched_pcpu *pc = &prv->pcpu[peer];
 
     for (int qi = 0; qi < NR_QUEUES; qi++) {
         sched_list_for_each(e, &pc->q[qi]) {
@@ -527,6 +596,13 @@ static struct csched_vcpu *runq_steal(struct sched_instance *s, int peer,
                 continue;
             if (soft_pass && !sched_cpumask_test(&svc->v->soft_affinity, cpu))
                 continue;
+            if (vcpu_cache_hot(prv, svc, now)) {
+                s_time_t t = svc->last_sched_time +
+                             SCHED_US(prv->migr_delay_us);
+                if (*cool < 0 || t < *cool)
+                    *cool = t;
+                continue;
+            }
             return svc;
         }
     }
@@ -534,9 +610,9 @@ static struct csched_vcpu *runq_steal(struct sched_instance *s, int peer,
 }
 
 /* csched_load_balance: first steal work that prefers us (soft affinity),
- * then anything allowed to run here. */
+ * then anything allowed to run here.  *cool: as for runq_steal. */
 static struct csched_vcpu *load_balance(struct sched_instance *s, int cpu,
-                                        int pri)
+                                        int pri, s_time_t now, s_time_t *cool)
 {
     struct csched_private *prv = PRV(s);
     int npeers = sched_cpumask_weight(&s->cpus) - 1;
@@ -547,9 +623,12 @@ static struct csched_vcpu *load_balance(struct sched_instance *s, int cpu,
             struct csched_vcpu *svc;
 
             peer = sched_cpumask_cycle(&s->cpus, peer);
-            if (peer == cpu || prv->pcpu[peer].nr_queued == 0)
+            /* As Xen (nr_runnable <= 1): a peer with nothing running and
+             * one vCPU queued was tickled to run that one itself. */
+            if (peer == cpu || prv->pcpu[peer].nr_queued == 0 ||
+                (!prv->pcpu[peer].curr && prv->pcpu[peer].nr_queued == 1))
                 continue;
-            svc = runq_steal(s, peer, cpu, pri, pass == 0);
+            svc = runq_steal(s, peer, cpu, pri, pass == 0, now, cool);
             if (svc) {
                 runq_remove(prv, svc);
                 return svc;
@@ -586,17 +665,42 @@ static void deschedule_current(struct sched_instance *s, int cpu,
 {
     struct csched_private *prv = PRV(s);
     struct sched_cpumask hard;
+    int soft_cpu;
 
     prv->pcpu[cpu].curr = NULL;
     cur->running = false;
     if (vcpu_runnable(cur)) {
         sched_effective_hard(s, cur->v, &hard);
-        if (sched_cpumask_test(&hard, cpu))
+        soft_cpu = idle_soft_cpu(s, cur, cpu);
+        if (soft_cpu >= 0) {
+            runq_insert(prv, soft_cpu, cur);
+            tickle_cpu(s, soft_cpu);
+        } else if (sched_cpumask_test(&hard, cpu)) {
             runq_insert(prv, cpu, cur);
-        else
+        } else {
             enqueue_and_tickle(s, cur, now);
+        }
     }
     cur->yield_flag = false;
+}
+
+/* `svc` was preempted and waits on `cpu`'s runqueue: wake an idle pCPU it
+ * may run on (soft affinity first) to steal it.  Xen's __runq_tickle kicks
+ * the preempted vCPU away to an idler the same way, rather than leave a
+ * pCPU idle while work waits. */
+static void tickle_idler_for(struct sched_instance *s, struct csched_vcpu *svc,
+                             int cpu)
+{
+    struct sched_cpumask hard, soft;
+    int c;
+
+    sched_effective_hard(s, svc->v, &hard);
+    sched_cpumask_and(&soft, &hard, &svc->v->soft_affinity);
+    c = find_idle_cpu(PRV(s), &soft, cpu);
+    if (c < 0)
+        c = find_idle_cpu(PRV(s), &hard, cpu);
+    if (c >= 0 && c != cpu)
+        tickle_cpu(s, c);
 }
 
 static struct sched_decision csched_do_schedule(struct sched_instance *s,
@@ -606,12 +710,14 @@ static struct sched_decision csched_do_schedule(struct sched_instance *s,
     struct csched_pcpu *pc = &prv->pcpu[cpu];
     struct csched_vcpu *cur = pc->curr, *snext;
     struct sched_decision d = { .next = NULL, .slice = -1 };
-    s_time_t left;
+    s_time_t left, cool = -1;
 
     if (!sched_cpumask_test(&s->cpus, cpu))
         return d;
+    pc->steal_retry = -1;
     if (cur) {
         burn_credits(cur, now);
+        cur->last_sched_time = now;
         if (ratelimit_keeps(s, cur, cpu, now, &left)) {
             d.next = cur->v;
             d.slice = left;
@@ -622,7 +728,7 @@ static struct sched_decision csched_do_schedule(struct sched_instance *s,
     snext = runq_head(pc);
     if (!snext || snext->pri <= PRI_OVER) {
         struct csched_vcpu *stolen =
-            load_balance(s, cpu, snext ? snext->pri : PRI_IDLE);
+            load_balance(s, cpu, snext ? snext->pri : PRI_IDLE, now, &cool);
         if (stolen) {
             snext = stolen;
             d.migrated = true;
@@ -630,8 +736,19 @@ static struct sched_decision csched_do_schedule(struct sched_instance *s,
     }
     if (!snext) {
         sched_cpumask_set(&prv->idlers, cpu);
+        /* Work is queued elsewhere but cache-hot there.  Xen's tick would
+         * eventually move a running vCPU to this idler; here the idler
+         * looks again when the first hot one cools down, so it does not
+         * idle next to queued work for good. */
+        if (cool >= 0) {
+            pc->steal_retry = cool;
+            arm_timer(s, cpu);
+        }
         return d;
     }
+    if (cur && cur != snext && sched_list_linked(&cur->runq_elem) &&
+        cur->v->processor == cpu)
+        tickle_idler_for(s, cur, cpu);
     if (!d.migrated)
         runq_remove(prv, snext);
     sched_cpumask_clear(&prv->idlers, cpu);
@@ -746,6 +863,7 @@ static int csched_alloc_vdata(struct sched_instance *s, struct sched_vcpu *v)
     svc->v = v;
     svc->sdom = SDOM(v->dom);
     svc->pri = PRI_UNDER;
+    svc->last_sched_time = NEVER_SCHEDULED;
     sched_list_init(&svc->runq_elem);
     sched_list_init(&svc->active_elem);
     v->priv = svc;
@@ -808,6 +926,7 @@ static int csched_add_cpu(struct sched_instance *s, int cpu, s_time_t now)
         sched_list_init(&pc->q[qi]);
     pc->nr_queued = 0;
     pc->curr = NULL;
+    pc->steal_retry = -1;
     sched_cpumask_set(&s->cpus, cpu);
     sched_cpumask_set(&prv->idlers, cpu);
     if (!prv->acct_armed) {
@@ -833,6 +952,7 @@ static int csched_remove_cpu(struct sched_instance *s, int cpu, s_time_t now)
     sched_cpumask_clear(&prv->idlers, cpu);
     if (cur) {
         burn_credits(cur, now);
+        cur->last_sched_time = now;
         pc->curr = NULL;
         cur->running = false;
         cur->yield_flag = false;
@@ -855,13 +975,16 @@ static int csched_init(struct sched_instance *s,
 {
     struct csched_private *prv;
     int tslice = SCHED_TSLICE_MS_DEFAULT, rl = SCHED_RATELIMIT_US_DEFAULT;
+    int md = SCHED_MIGR_DELAY_US_DEFAULT;
     int rc;
 
     if (p && p->tslice_ms != SCHED_PARAM_KEEP)
         tslice = p->tslice_ms;
     if (p && p->ratelimit_us != SCHED_PARAM_KEEP)
         rl = p->ratelimit_us;
-    rc = check_pool_params(tslice, rl);
+    if (p && p->migr_delay_us != SCHED_PARAM_KEEP)
+        md = p->migr_delay_us;
+    rc = check_pool_params(tslice, rl, md);
     if (rc)
         return rc;
     prv = calloc(1, sizeof(*prv));
@@ -869,6 +992,7 @@ static int csched_init(struct sched_instance *s,
         return -ENOMEM;
     apply_tslice(prv, tslice);
     prv->ratelimit_us = rl;
+    prv->migr_delay_us = md;
     sched_list_init(&prv->active_doms);
     s->priv = prv;
     return 0;
@@ -906,9 +1030,11 @@ static int csched_dump(struct sched_instance *s, char *buf, size_t len)
     int off = 0;
 
     off = sched_dump_append(buf, len, off,
-                            "credit: tslice=%dms ratelimit=%dus tick=%lldus "
+                            "credit: tslice=%dms ratelimit=%dus "
+                            "migration-delay=%dus tick=%lldus "
                             "weight_total=%lld\n",
                             prv->tslice_ms, prv->ratelimit_us,
+                            prv->migr_delay_us,
                             (long long)(prv->tick_period / 1000),
                             (long long)prv->weight_total);
     sched_for_each_cpu(cpu, &s->cpus) {

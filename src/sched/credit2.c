@@ -605,6 +605,23 @@ static bool ratelimit_keeps(struct sched_instance *s, struct c2_vcpu *cur,
     return true;
 }
 
+/* runq_candidate's soft_aff_preempt: `svc` runs on `cpu`, outside its soft
+ * affinity, while a pCPU of the runqueue inside it is idle and not tickled.
+ * Then it should not keep `cpu`: requeued, it is tickled over there. */
+static bool soft_aff_preempt(struct sched_instance *s, struct c2_runq *rq,
+                             const struct c2_vcpu *svc, int cpu)
+{
+    struct sched_cpumask soft;
+
+    sched_effective_hard(s, svc->v, &soft);
+    sched_cpumask_and(&soft, &soft, &svc->v->soft_affinity);
+    if (sched_cpumask_empty(&soft) || sched_cpumask_test(&soft, cpu))
+        return false;
+    sched_cpumask_and(&soft, &soft, &rq->idle);
+    sched_cpumask_andnot(&soft, &soft, &rq->tickled);
+    return !sched_cpumask_empty(&soft);
+}
+
 static struct sched_decision c2_do_schedule(struct sched_instance *s, int cpu,
                                             s_time_t now)
 {
@@ -635,17 +652,22 @@ static struct sched_decision c2_do_schedule(struct sched_instance *s, int cpu,
     head = runq_first_for(s, rq, cpu);
     snext = head;
     if (cur && vcpu_runnable(cur) && cpu_allowed(s, cur, cpu) &&
-        cur->rq == rq && (!head || (!cur->yield_flag &&
-                                    cur->credit >= head->credit)))
+        cur->rq == rq && !soft_aff_preempt(s, rq, cur, cpu) &&
+        (!head || (!cur->yield_flag && cur->credit >= head->credit)))
         snext = cur;
     if (cur && snext != cur) {
         pc->curr = NULL;
         cur->running = false;
         if (vcpu_runnable(cur)) {
-            if (cur->rq == rq && cpu_allowed(s, cur, cpu))
+            if (cur->rq == rq && cpu_allowed(s, cur, cpu)) {
+                /* Xen's csched2_context_saved requeues *and tickles*: an
+                 * idle pCPU of the runqueue (soft affinity first) takes
+                 * it rather than idle while it waits. */
                 runq_insert(rq, cur);
-            else
+                runq_tickle(s, cur);
+            } else {
                 enqueue_and_tickle(s, cur, now);
+            }
         }
     }
     if (cur)
@@ -845,6 +867,7 @@ static int c2_pool_get(struct sched_instance *s, struct sched_pool_params *p)
     p->tslice_ms = SCHED_PARAM_KEEP; /* credit2 has no timeslice knob */
     p->ratelimit_us = PRV(s)->ratelimit_us;
     p->runqueue = PRV(s)->arrangement;
+    p->migr_delay_us = 0; /* no migration delay: ignored when set */
     return 0;
 }
 
@@ -978,6 +1001,10 @@ static int c2_remove_cpu(struct sched_instance *s, int cpu, s_time_t now)
         runq_tickle(s, cur);
     }
     pc->rq = NULL;
+    /* The budget timer runs on the pool's first pCPU: if that was `cpu`,
+     * its timer no longer reaches us; re-arm it on the new first one, or
+     * capped domains would never be refilled. */
+    arm_budget_timer(s);
     return 0;
 }
 

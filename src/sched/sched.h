@@ -245,6 +245,8 @@ void sched_vcpu_init(struct sched_vcpu *v, struct sched_dom *d, int vcpu_id);
 #define SCHED_RATELIMIT_US_DEFAULT 1000
 #define SCHED_RATELIMIT_US_MIN 100
 #define SCHED_RATELIMIT_US_MAX 500000
+#define SCHED_MIGR_DELAY_US_DEFAULT 0 /* off, as Xen's default */
+#define SCHED_MIGR_DELAY_US_MAX 100000 /* Xen's XEN_SYSCTL_CSCHED_MGR_DLY_MAX_US */
 
 struct sched_dom_params {
     int weight; /* 1..65535 */
@@ -263,6 +265,12 @@ struct sched_pool_params {
     int tslice_ms;    /* credit: 1..1000 */
     int ratelimit_us; /* 0 = off, else 100..500000 and <= tslice (credit) */
     int runqueue;     /* credit2: enum sched_runq_arrangement */
+    /* credit: how long a vCPU stays cache-hot on the pCPU it last ran on
+     * (Xen's vcpu_migr_delay_us); idle peers do not steal it meanwhile.
+     * 0 = off, else <= SCHED_MIGR_DELAY_US_MAX.  credit2 ignores it and
+     * reports 0.  Initialise it to SCHED_PARAM_KEEP when not setting it:
+     * 0 in a set call means "turn it off". */
+    int migr_delay_us;
 };
 
 /* Parses "cpu", "core", "socket", "node", "all"; -EINVAL otherwise. */

@@ -99,6 +99,7 @@ static void default_pool_params(struct sched_pool_params *p)
     p->tslice_ms = SCHED_PARAM_KEEP;
     p->ratelimit_us = SCHED_PARAM_KEEP;
     p->runqueue = SCHED_PARAM_KEEP;
+    p->migr_delay_us = SCHED_PARAM_KEEP;
 }
 
 /* Pool parameters shared by global lines and `pool` lines. */
@@ -112,6 +113,9 @@ static int parse_pool_param(struct parser *p, struct sched_pool_params *pp,
     if (strcmp(key, "ratelimit_us") == 0)
         return parse_int(val, 0, 100000000, &pp->ratelimit_us)
                    ? fail(p, "bad ratelimit_us '%s'", val) : 0;
+    if (strcmp(key, "migr_delay_us") == 0)
+        return parse_int(val, 0, 100000000, &pp->migr_delay_us)
+                   ? fail(p, "bad migr_delay_us '%s'", val) : 0;
     if (strcmp(key, "runqueue") == 0) {
         pp->runqueue = sched_runq_parse(val);
         return pp->runqueue < 0 ? fail(p, "bad runqueue '%s'", val) : 0;
@@ -168,6 +172,10 @@ static int dom_kv(struct parser *p, struct sim_dom_spec *d, int *count,
         d->has_affinity = true;
         return sched_cpumask_parse(&d->affinity, v, sc->nr_cpus)
                    ? fail(p, "bad affinity '%s'", v) : 0;
+    } else if (strcmp(k, "soft_affinity") == 0) {
+        d->has_soft_affinity = true;
+        return sched_cpumask_parse(&d->soft_affinity, v, sc->nr_cpus)
+                   ? fail(p, "bad soft_affinity '%s'", v) : 0;
     } else
         return fail(p, "unknown domain key '%s'", k);
     return 0;
@@ -292,6 +300,40 @@ next:
     return 0;
 }
 
+/* "at T cpupool-cpu-add|cpupool-cpu-remove POOL CPUS" (xl's command names). */
+static int parse_at_line(struct parser *p, char *rest)
+{
+    struct sim_scenario *sc = p->sc;
+    struct sim_action *a;
+    char *tok[4];
+    int n = 0;
+
+    if (sc->nr_actions == SIM_MAX_ACTIONS)
+        return fail(p, "too many actions");
+    a = &sc->actions[sc->nr_actions];
+    memset(a, 0, sizeof(*a));
+    for (char *t = strtok(rest, " \t"); t; t = strtok(NULL, " \t")) {
+        if (n == 4)
+            return fail(p, "at: expected TIME COMMAND POOL CPUS");
+        tok[n++] = t;
+    }
+    if (n != 4)
+        return fail(p, "at: expected TIME COMMAND POOL CPUS");
+    if (parse_time(tok[0], &a->t))
+        return fail(p, "bad time '%s'", tok[0]);
+    if (strcmp(tok[1], "cpupool-cpu-add") == 0)
+        a->type = SIM_ACT_CPU_ADD;
+    else if (strcmp(tok[1], "cpupool-cpu-remove") == 0)
+        a->type = SIM_ACT_CPU_REMOVE;
+    else
+        return fail(p, "unknown action '%s'", tok[1]);
+    snprintf(a->pool, sizeof(a->pool), "%s", tok[2]);
+    if (sched_cpumask_parse(&a->cpus, tok[3], sc->nr_cpus))
+        return fail(p, "bad cpus '%s'", tok[3]);
+    sc->nr_actions++;
+    return 0;
+}
+
 static int parse_global(struct parser *p, const char *key, const char *val)
 {
     struct sim_scenario *sc = p->sc;
@@ -358,6 +400,8 @@ static int parse_line(struct parser *p, char *line)
         return parse_domain_line(p, rest);
     if (strcmp(key, "pool") == 0)
         return parse_pool_line(p, rest);
+    if (strcmp(key, "at") == 0)
+        return parse_at_line(p, rest);
     if (!*rest)
         return fail(p, "'%s' needs a value", key);
     return parse_global(p, key, rest);

@@ -20,7 +20,10 @@
 #include "sched/sched-priv.h"
 #include "sched/sim.h"
 
-enum ev_type { EV_RESCHED, EV_SLICE, EV_TIMER, EV_WAKE, EV_BLOCK, EV_PERIOD };
+enum ev_type {
+    EV_RESCHED, EV_SLICE, EV_TIMER, EV_ACTION, /* id: cpu or action */
+    EV_WAKE, EV_BLOCK, EV_PERIOD,             /* id: vcpu index */
+};
 enum vstate { VS_BLOCKED, VS_RUNNABLE, VS_RUNNING };
 
 struct event {
@@ -44,6 +47,7 @@ struct sim_vcpu {
     s_time_t wake_time;
     bool lat_pending;
     int cpu; /* where running, -1 */
+    int last_cpu; /* where it ran last (valid once st.ctxsw > 0) */
     uint32_t block_gen;
     s_time_t next_period;
     uint64_t rng;
@@ -182,7 +186,11 @@ static void set_state(struct sim *sim, struct sim_vcpu *v, enum vstate s)
     switch (v->state) {
     case VS_BLOCKED: v->st.blocked_ns += dt; break;
     case VS_RUNNABLE: v->st.runnable_ns += dt; break;
-    case VS_RUNNING: v->st.run_ns += dt; break;
+    case VS_RUNNING:
+        v->st.run_ns += dt;
+        if (v->cpu >= 0)
+            v->st.run_on_ns[v->cpu] += dt;
+        break;
     }
     v->state = s;
     v->state_since = sim->now;
@@ -235,22 +243,27 @@ static void arm_block(struct sim *sim, struct sim_vcpu *v)
 static void stop_running(struct sim *sim, struct sim_vcpu *v)
 {
     v->block_gen++; /* its pending block event is void */
-    v->cpu = -1;
-    if (v->state != VS_RUNNING)
+    if (v->state != VS_RUNNING) {
+        v->cpu = -1;
         return; /* it blocked; the switch just makes that visible */
+    }
     if (finite_work(v))
         v->work_left -= sim->now - v->work_since;
     v->st.preemptions++;
     if (v->st.min_preempted_run < 0 ||
         sim->now - v->run_since < v->st.min_preempted_run)
         v->st.min_preempted_run = sim->now - v->run_since;
-    set_state(sim, v, VS_RUNNABLE);
+    set_state(sim, v, VS_RUNNABLE); /* charges the run to v->cpu */
+    v->cpu = -1;
 }
 
 static void start_running(struct sim *sim, struct sim_vcpu *v, int cpu)
 {
     v->cpu = cpu;
     v->run_since = sim->now;
+    if (v->st.ctxsw > 0 && v->last_cpu != cpu)
+        v->st.migrations++;
+    v->last_cpu = cpu;
     v->st.ctxsw++;
     sched_cpumask_set(&v->st.ran_on, cpu);
     if (v->lat_pending) {
@@ -373,6 +386,32 @@ static void vcpu_period(struct sim *sim, struct sim_vcpu *v)
     }
 }
 
+/* A scenario's cpupool operation, applied as the daemon does: the removed
+ * pCPU reschedules at once (it has no pool: it goes idle, and whoever ran
+ * there stops, requeued by remove_cpu on the pool's other pCPUs); an added
+ * one is tickled. */
+static void run_action(struct sim *sim, int i)
+{
+    const struct sim_action *a = &sim->sc->actions[i];
+    struct cpupool *pool = cpupool_find(&sim->pools, a->pool);
+    int rc = pool ? 0 : -ENOENT;
+
+    sched_for_each_cpu(cpu, &a->cpus) {
+        if (rc)
+            break;
+        if (a->type == SIM_ACT_CPU_REMOVE) {
+            rc = cpupool_cpu_remove(&sim->pools, pool->id, cpu, sim->now);
+            if (!rc)
+                run_do_schedule(sim, cpu);
+        } else {
+            rc = cpupool_cpu_add(&sim->pools, pool->id, cpu, sim->now);
+            if (!rc)
+                env_tickle(sim, cpu);
+        }
+    }
+    sim->res->action_rc[i] = rc;
+}
+
 static void handle(struct sim *sim, const struct event *e)
 {
     struct sim_vcpu *v = NULL;
@@ -394,6 +433,9 @@ static void handle(struct sim *sim, const struct event *e)
             sched_timer(&pool->sched, e->id, sim->now);
         break;
     }
+    case EV_ACTION:
+        run_action(sim, e->id);
+        break;
     case EV_WAKE:
         if (v->state == VS_BLOCKED)
             vcpu_wake(sim, v);
@@ -474,6 +516,12 @@ static int setup_domain(struct sim *sim, int di, int *vi)
         sched_vcpu_init(&v->sv, &d->sd, j);
         if (sp->has_affinity)
             v->sv.hard_affinity = sp->affinity;
+        if (sp->has_soft_affinity)
+            v->sv.soft_affinity = sp->soft_affinity;
+        v->st.run_on_ns = calloc((size_t)sim->sc->nr_cpus,
+                                 sizeof(*v->st.run_on_ns));
+        if (!v->st.run_on_ns)
+            return -ENOMEM;
         v->dom = d;
         v->spec = sp;
         v->index = (*vi)++;
@@ -526,6 +574,7 @@ static void finish_stats(struct sim *sim)
         set_state(sim, v, v->state);
         res->vcpus[i] = v->st;
         v->st.lat = NULL;
+        v->st.run_on_ns = NULL;
     }
 }
 
@@ -574,8 +623,10 @@ static void sim_teardown(struct sim *sim)
     cpupool_set_deinit(&sim->pools, sim->now);
     for (int i = 0; sim->doms && i < sim->nr_doms; i++)
         free(sim->doms[i].vptrs);
-    for (int i = 0; sim->vcpus && i < sim->nr_vcpus; i++)
+    for (int i = 0; sim->vcpus && i < sim->nr_vcpus; i++) {
         free(sim->vcpus[i].st.lat);
+        free(sim->vcpus[i].st.run_on_ns);
+    }
     free(sim->doms);
     free(sim->vcpus);
     free(sim->heap);
@@ -609,6 +660,10 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *res)
     if (rc)
         goto out;
     start_workloads(sim);
+    for (int i = 0; i < sc->nr_actions; i++) {
+        res->action_rc[i] = SIM_ACTION_NOT_RUN;
+        post(sim, sc->actions[i].t, EV_ACTION, i, 0);
+    }
     while (sim->nheap && !sim->oom) {
         struct event e;
         if (sim->heap[0].t > sc->duration)
@@ -631,8 +686,10 @@ out:
 
 void sim_result_free(struct sim_result *res)
 {
-    for (int i = 0; res->vcpus && i < res->nr_vcpus; i++)
+    for (int i = 0; res->vcpus && i < res->nr_vcpus; i++) {
         free(res->vcpus[i].lat);
+        free(res->vcpus[i].run_on_ns);
+    }
     free(res->vcpus);
     res->vcpus = NULL;
     res->nr_vcpus = 0;

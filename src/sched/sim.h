@@ -35,13 +35,28 @@ struct sim_dom_spec {
     s_time_t run_min, run_max, block_min, block_max;
     s_time_t period, tick, margin;
     bool has_affinity;
-    struct sched_cpumask affinity;
+    struct sched_cpumask affinity;      /* hard affinity of every vCPU */
+    bool has_soft_affinity;
+    struct sched_cpumask soft_affinity; /* soft affinity of every vCPU */
 };
 
 struct sim_pool_spec {
     char name[SIM_NAME_MAX];
     char sched[16];
     struct sched_pool_params params;
+    struct sched_cpumask cpus;
+};
+
+/* A cpupool operation at simulated time t: `at T cpupool-cpu-add POOL CPUS`
+ * or `at T cpupool-cpu-remove POOL CPUS`, CPUs taken in order. */
+enum sim_action_type { SIM_ACT_CPU_ADD, SIM_ACT_CPU_REMOVE };
+
+#define SIM_MAX_ACTIONS 16
+
+struct sim_action {
+    s_time_t t;
+    enum sim_action_type type;
+    char pool[SIM_NAME_MAX];
     struct sched_cpumask cpus;
 };
 
@@ -56,6 +71,8 @@ struct sim_scenario {
     struct sim_pool_spec pools[SIM_MAX_POOLS];
     int nr_doms;
     struct sim_dom_spec *doms;
+    int nr_actions;
+    struct sim_action actions[SIM_MAX_ACTIONS];
 };
 
 struct sim_vcpu_stats {
@@ -63,9 +80,11 @@ struct sim_vcpu_stats {
     int domid, vcpu_id, poolid;
     s_time_t run_ns, runnable_ns, blocked_ns;
     long wakes, ctxsw, preemptions, misses;
+    long migrations; /* runs started on another pCPU than the previous run */
     s_time_t lat_p5, lat_p50, lat_p95, lat_max;
     s_time_t min_preempted_run; /* shortest run ended by preemption; -1 none */
     struct sched_cpumask ran_on;
+    s_time_t *run_on_ns; /* run time on each pCPU (result's nr_cpus) */
     long nr_lat;
     s_time_t *lat; /* every wake-up latency, in wake order */
 };
@@ -78,7 +97,12 @@ struct sim_result {
     s_time_t cpu_busy[SCHED_MAX_CPUS];
     long decisions;
     long errors; /* decisions that broke the scheduler contract */
+    /* Per scenario action: 0, the cpupool call's -errno (the first failing
+     * CPU ends the action), or SIM_ACTION_NOT_RUN (after the end). */
+    int action_rc[SIM_MAX_ACTIONS];
 };
+
+#define SIM_ACTION_NOT_RUN 1
 
 /* Parses `text` into *sc (defaults first).  On error fills `err` with
  * "line N: why" and returns -EINVAL. */

@@ -119,9 +119,10 @@ static void pool_line(const struct ctl_msg *pools, size_t i, bool credit2)
 		printf("Cpupool %s: ratelimit=%ldus\n", name,
 		       num(rec_get(pools, i, "pool", "ratelimit_us")));
 	else
-		printf("Cpupool %s: tslice=%ldms ratelimit=%ldus migration-delay=0us\n", name,
+		printf("Cpupool %s: tslice=%ldms ratelimit=%ldus migration-delay=%ldus\n", name,
 		       num(rec_get(pools, i, "pool", "tslice_ms")),
-		       num(rec_get(pools, i, "pool", "ratelimit_us")));
+		       num(rec_get(pools, i, "pool", "ratelimit_us")),
+		       num(rec_get(pools, i, "pool", "migr_delay_us")));
 }
 
 static void dom_header(void)
@@ -144,14 +145,16 @@ static int sched_main(int argc, char **argv, bool credit2)
 		{ "domain", 1, NULL, 'd' }, { "weight", 1, NULL, 'w' }, { "cap", 1, NULL, 'c' },
 		{ "cpupool", 1, NULL, 'p' }, { "tslice_ms", 1, NULL, 't' },
 		{ "ratelimit_us", 1, NULL, 'r' }, { "schedparam", 0, NULL, 's' },
-		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "migration_delay_us", 1, NULL, 'm' }, { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *dom = NULL, *w = NULL, *cap = NULL, *pool = NULL, *t = NULL, *r = NULL;
+	const char *m = NULL;
 	bool opt_s = false;
 	struct ctl_msg rep, pools;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, credit2 ? "+d:w:c:p:r:sh" : "+d:w:c:p:t:r:sh",
+	while ((c = getopt_long(argc, argv, credit2 ? "+d:w:c:p:r:sh" : "+d:w:c:p:t:r:m:sh",
 				lopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dom = optarg; break;
@@ -160,6 +163,7 @@ static int sched_main(int argc, char **argv, bool credit2)
 		case 'p': pool = optarg; break;
 		case 't': t = optarg; break;
 		case 'r': r = optarg; break;
+		case 'm': m = optarg; break;
 		case 's': opt_s = true; break;
 		default:
 			help(cmd, c != 'h');
@@ -179,7 +183,7 @@ static int sched_main(int argc, char **argv, bool credit2)
 		fprintf(stderr, "Must specify a domain.\n");
 		return 1;
 	}
-	if (!opt_s && (t || r)) {
+	if (!opt_s && (t || r || m)) {
 		fprintf(stderr, "Must specify schedparam to set schedule parameter values.\n");
 		return 1;
 	}
@@ -220,13 +224,13 @@ static int sched_main(int argc, char **argv, bool credit2)
 			fprintf(stderr, "Cpupool %s runs %s, not %s.\n", name,
 				rec_get(&pools, i, "pool", "sched"), want);
 			rc = 1;
-		} else if (!t && !r) {
+		} else if (!t && !r && !m) {
 			pool_line(&pools, i, credit2);
 		} else {
 			char id[24];
 			snprintf(id, sizeof id, "%s", rec_get(&pools, i, "pool", "id"));
 			rc = call(&rep, "cpupool-set", "pool", id, "tslice_ms", t, "ratelimit_us", r,
-				  NULL);
+				  "migr_delay_us", m, NULL);
 			ctl_msg_dispose(&rep);
 		}
 		ctl_msg_dispose(&pools);

@@ -151,7 +151,8 @@ const struct cmd_spec cmd_table[] = {
 	  "hard affinity within its cpupool." },
 	{ "sched-credit", main_sched_credit,
 	  "Get/set credit scheduler parameters",
-	  "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-t TSLICE] [-r RATELIMIT]] [-p CPUPOOL]",
+	  "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-t TSLICE] [-r RATELIMIT] [-m DELAY]] "
+	  "[-p CPUPOOL]",
 	  "-d DOMAIN, --domain=DOMAIN        Domain to modify\n"
 	  "-w WEIGHT, --weight=WEIGHT        Weight (int, 1-65535)\n"
 	  "-c CAP, --cap=CAP                 Cap (int, 0 = none, at most 100 per vCPU)\n"
@@ -159,6 +160,10 @@ const struct cmd_spec cmd_table[] = {
 	  "-t TSLICE, --tslice_ms=TSLICE     Set the timeslice, in milliseconds (1-1000)\n"
 	  "-r RLIMIT, --ratelimit_us=RLIMIT  Set the scheduling rate limit, in microseconds\n"
 	  "                                  (0 = off, else 100-500000, not above the timeslice)\n"
+	  "-m DELAY, --migration_delay_us=DELAY\n"
+	  "                                  Set the migration delay, in microseconds: how long\n"
+	  "                                  a vCPU stays cache-hot on the CPU it last ran on,\n"
+	  "                                  so idle CPUs do not take it (0 = off, up to 100000)\n"
 	  "-p CPUPOOL, --cpupool=CPUPOOL     Restrict output to CPUPOOL" },
 	{ "sched-credit2", main_sched_credit2,
 	  "Get/set credit2 scheduler parameters",

@@ -38,7 +38,28 @@ expect_fail "ratelimit 500001" "Ratelimit out of range" "$XL" sched-credit -s -r
 expect_fail "ratelimit > tslice" "Ratelimit cannot be greater than timeslice" \
 	"$XL" sched-credit -s -r 20000
 expect_fail "-t without -s" "Must specify schedparam" "$XL" sched-credit -t 5
-"$XL" sched-credit -s -t 30 -r 1000 || fail "restore defaults"
+
+# Migration delay (credit's vcpu_migr_delay_us): set, shown, range-checked.
+"$XL" sched-credit -s -m 500 || fail "set migration delay"
+"$XL" sched-credit -s | grep -qx 'Cpupool Pool-0: tslice=10ms ratelimit=0us migration-delay=500us' ||
+	fail "migration delay not shown: $("$XL" sched-credit -s)"
+"$XL" sched-credit | grep -qx 'Cpupool Pool-0: tslice=10ms ratelimit=0us migration-delay=500us' ||
+	fail "migration delay not in the pool listing: $("$XL" sched-credit)"
+"$XL" sched-credit -s -t 20 || fail "set tslice with a migration delay"
+"$XL" sched-credit -s | grep -q 'tslice=20ms ratelimit=0us migration-delay=500us$' ||
+	fail "setting tslice changed the migration delay: $("$XL" sched-credit -s)"
+expect_fail "migration delay 100001" "Migration delay out of range" \
+	"$XL" sched-credit -s -m 100001
+expect_fail "migration delay -1" "Migration delay out of range" "$XL" sched-credit -s -m -1
+"$XL" sched-credit -s | grep -q 'migration-delay=500us$' ||
+	fail "a refused migration delay changed it: $("$XL" sched-credit -s)"
+expect_fail "-m without -s" "Must specify schedparam to set schedule parameter values" \
+	"$XL" sched-credit -m 500
+"$XL" sched-credit -s --migration_delay_us=100000 || fail "migration delay 100000"
+"$XL" sched-credit -s | grep -q 'migration-delay=100000us$' || fail "migration delay not 100000"
+"$XL" sched-credit -s -t 30 -r 1000 -m 0 || fail "restore defaults"
+"$XL" sched-credit -s | grep -qx 'Cpupool Pool-0: tslice=30ms ratelimit=1000us migration-delay=0us' ||
+	fail "defaults not restored: $("$XL" sched-credit -s)"
 expect_fail "credit2 on a credit pool" "not credit2" "$XL" sched-credit2 -d idle1 -w 5
 
 # vcpu-list and vcpu-pin.
@@ -63,5 +84,6 @@ expect_fail "CPU beyond the host" "CPU number out of range" "$XL" vcpu-pin idle1
 for c in sched-credit sched-credit2 vcpu-list vcpu-pin; do
 	"$XL" help "$c" | grep -q "^Usage: xl $c " || fail "xl help $c"
 done
+"$XL" help sched-credit | grep -q -- "--migration_delay_us" || fail "xl help sched-credit lacks -m"
 "$XL" destroy idle1
 echo "PASS: xl sched-credit, vcpu-list, vcpu-pin"

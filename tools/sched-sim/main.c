@@ -19,7 +19,7 @@
 
 struct options {
     const char *file, *builtin, *sched, *runqueue, *duration;
-    int tslice_ms, ratelimit_us, seed;
+    int tslice_ms, ratelimit_us, migr_delay_us, seed;
     bool list, bench;
     int vcpus, cpus;
     long iters;
@@ -29,7 +29,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: sched-sim [--sched S] [--tslice-ms N] [--ratelimit-us N]\n"
-            "                 [--runqueue R] [--duration T] [--seed N]\n"
+            "                 [--migr-delay-us N] [--runqueue R] [--duration T]\n"
+            "                 [--seed N]\n"
             "                 (FILE | --builtin NAME)\n"
             "       sched-sim --list\n"
             "       sched-sim --bench [--sched S] [--vcpus N] [--cpus N] "
@@ -38,7 +39,7 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    o->tslice_ms = o->ratelimit_us = o->seed = -1;
+    o->tslice_ms = o->ratelimit_us = o->migr_delay_us = o->seed = -1;
     o->vcpus = 1000;
     o->cpus = 2;
     o->iters = 2000000;
@@ -67,6 +68,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->tslice_ms = atoi(v);
         } else if (strcmp(a, "--ratelimit-us") == 0) {
             o->ratelimit_us = atoi(v);
+        } else if (strcmp(a, "--migr-delay-us") == 0) {
+            o->migr_delay_us = atoi(v);
         } else if (strcmp(a, "--seed") == 0) {
             o->seed = atoi(v);
         } else if (strcmp(a, "--vcpus") == 0) {
@@ -153,6 +156,8 @@ static int build_scenario(const struct options *o, struct sim_scenario *sc)
         ADD("tslice_ms %d\n", o->tslice_ms);
     if (o->ratelimit_us >= 0)
         ADD("ratelimit_us %d\n", o->ratelimit_us);
+    if (o->migr_delay_us >= 0)
+        ADD("migr_delay_us %d\n", o->migr_delay_us);
     if (o->runqueue)
         ADD("runqueue %s\n", o->runqueue);
     if (o->duration)

@@ -87,34 +87,44 @@ static void test_credit_cap_with_idle_cpu(void **state)
 
 /* A running vCPU is never preempted before ratelimit_us; without the
  * ratelimit, the same workload preempts it much sooner. */
-static void test_credit_ratelimit(void **state)
+static void ratelimit_holds(const char *sched)
 {
-    const char *base = "cpus 1\nduration 5s\ntslice_ms 30\n"
-                       "domain name=hog workload=spin\n"
-                       "domain name=net count=3 workload=phases run=50us-100us "
-                       "block=300us-3ms\n";
     char text[512];
     struct sim_scenario sc;
     struct sim_result res;
     s_time_t min_run;
 
-    (void)state;
-    snprintf(text, sizeof(text), "%sratelimit_us 5000\n", base);
-    run_text(text, &sc, &res);
-    min_run = res.vcpus[0].min_preempted_run;
-    print_message("ratelimit 5ms: hog shortest preempted run %lld us\n",
-                  (long long)min_run / 1000);
-    assert_true(res.vcpus[0].preemptions > 100);
-    assert_true(min_run >= SCHED_US(5000));
-    done(&sc, &res);
+    for (int limit_us = 5000; limit_us >= 0; limit_us -= 5000) {
+        snprintf(text, sizeof(text),
+                 "cpus 1\nsched %s\nduration 5s\nratelimit_us %d\n"
+                 "domain name=hog workload=spin\n"
+                 "domain name=net count=3 workload=phases run=50us-100us "
+                 "block=300us-3ms\n", sched, limit_us);
+        run_text(text, &sc, &res);
+        min_run = res.vcpus[0].min_preempted_run;
+        print_message("%s ratelimit %d us: hog %ld preemptions, shortest "
+                      "preempted run %lld us\n", sched, limit_us,
+                      res.vcpus[0].preemptions, (long long)min_run / 1000);
+        if (limit_us) {
+            assert_true(res.vcpus[0].preemptions > 100);
+            assert_true(min_run >= SCHED_US(limit_us));
+        } else {
+            assert_true(min_run >= 0 && min_run < SCHED_US(1000));
+        }
+        done(&sc, &res);
+    }
+}
 
-    snprintf(text, sizeof(text), "%sratelimit_us 0\n", base);
-    run_text(text, &sc, &res);
-    min_run = res.vcpus[0].min_preempted_run;
-    print_message("ratelimit off: hog shortest preempted run %lld us\n",
-                  (long long)min_run / 1000);
-    assert_true(min_run >= 0 && min_run < SCHED_US(1000));
-    done(&sc, &res);
+static void test_credit_ratelimit(void **state)
+{
+    (void)state;
+    ratelimit_holds("credit");
+}
+
+static void test_credit2_ratelimit(void **state)
+{
+    (void)state;
+    ratelimit_holds("credit2");
 }
 
 /* BOOST: a vCPU waking from sleep preempts CPU hogs, waiting at most for
@@ -220,7 +230,9 @@ static const struct sched_env noop_env = { NULL, noop_tickle, noop_timer };
 
 static int pool_set(struct sched_instance *s, int tslice, int rl)
 {
-    struct sched_pool_params p = { tslice, rl, SCHED_PARAM_KEEP };
+    struct sched_pool_params p = { .tslice_ms = tslice, .ratelimit_us = rl,
+                                   .runqueue = SCHED_PARAM_KEEP,
+                                   .migr_delay_us = SCHED_PARAM_KEEP };
     return s->ops->pool_set(s, &p);
 }
 
@@ -276,7 +288,8 @@ static void test_param_validation(void **state)
     sched_instance_deinit(&s);
 
     /* credit2: no tslice knob; ratelimit range; runqueue names. */
-    pp = (struct sched_pool_params){ 30, SCHED_PARAM_KEEP, SCHED_PARAM_KEEP };
+    pp = (struct sched_pool_params){ 30, SCHED_PARAM_KEEP, SCHED_PARAM_KEEP,
+                                     SCHED_PARAM_KEEP };
     assert_int_equal(sched_instance_init(&s, "credit2", &topo, &noop_env, &pp),
                      -EINVAL);
     assert_int_equal(sched_instance_init(&s, "credit2", &topo, &noop_env, NULL),
@@ -286,6 +299,219 @@ static void test_param_validation(void **state)
     sched_instance_deinit(&s);
     assert_int_equal(sched_runq_parse("core"), SCHED_RUNQ_CORE);
     assert_int_equal(sched_runq_parse("rack"), -EINVAL);
+}
+
+/* ---- credit: migration delay ------------------------------------------------------ */
+
+static int set_migr_delay(struct sched_instance *s, int us)
+{
+    struct sched_pool_params p = { .tslice_ms = SCHED_PARAM_KEEP,
+                                   .ratelimit_us = SCHED_PARAM_KEEP,
+                                   .runqueue = SCHED_PARAM_KEEP,
+                                   .migr_delay_us = us };
+    return s->ops->pool_set(s, &p);
+}
+
+/* Xen's vcpu_migr_delay_us: 0 (off) by default, at most 100000 us, larger
+ * values refused; keeping it leaves it alone; credit2 reports 0. */
+static void test_credit_migr_delay_params(void **state)
+{
+    struct sched_topology topo;
+    struct sched_instance s;
+    struct sched_pool_params pp = { .tslice_ms = SCHED_PARAM_KEEP,
+                                    .ratelimit_us = SCHED_PARAM_KEEP,
+                                    .runqueue = SCHED_PARAM_KEEP,
+                                    .migr_delay_us = 100001 };
+
+    (void)state;
+    assert_int_equal(sched_topology_init(&topo, 2, 1, 2, 1), 0);
+    assert_int_equal(sched_instance_init(&s, "credit", &topo, &noop_env, &pp),
+                     -EINVAL);
+    assert_int_equal(sched_instance_init(&s, "credit", &topo, &noop_env, NULL),
+                     0);
+    s.ops->pool_get(&s, &pp);
+    assert_int_equal(pp.migr_delay_us, 0);
+    assert_int_equal(set_migr_delay(&s, 100001), -EINVAL);
+    assert_int_equal(set_migr_delay(&s, -5), -EINVAL);
+    assert_int_equal(set_migr_delay(&s, 100000), 0);
+    s.ops->pool_get(&s, &pp);
+    assert_int_equal(pp.migr_delay_us, 100000);
+    assert_int_equal(set_migr_delay(&s, 100001), -EINVAL);
+    s.ops->pool_get(&s, &pp);
+    assert_int_equal(pp.migr_delay_us, 100000); /* a refused set changes nothing */
+    assert_int_equal(pool_set(&s, 10, 500), 0);  /* kept */
+    s.ops->pool_get(&s, &pp);
+    assert_int_equal(pp.migr_delay_us, 100000);
+    assert_int_equal(set_migr_delay(&s, 0), 0);
+    s.ops->pool_get(&s, &pp);
+    assert_int_equal(pp.migr_delay_us, 0);
+    sched_instance_deinit(&s);
+
+    pp.migr_delay_us = 500;
+    assert_int_equal(sched_instance_init(&s, "credit", &topo, &noop_env, &pp),
+                     0);
+    s.ops->pool_get(&s, &pp);
+    assert_int_equal(pp.migr_delay_us, 500);
+    sched_instance_deinit(&s);
+
+    assert_int_equal(sched_instance_init(&s, "credit2", &topo, &noop_env, NULL),
+                     0);
+    s.ops->pool_get(&s, &pp);
+    assert_int_equal(pp.migr_delay_us, 0);
+    sched_instance_deinit(&s);
+}
+
+/* The simulator refuses a scenario whose delay the scheduler refuses. */
+static void test_credit_migr_delay_scenario_limit(void **state)
+{
+    struct sim_scenario sc;
+    struct sim_result res;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(sim_scenario_parse("cpus 2\nduration 1s\n"
+                                        "migr_delay_us 100001\n"
+                                        "domain name=a workload=spin\n",
+                                        &sc, err, sizeof(err)), 0);
+    assert_int_equal(sc.params.migr_delay_us, 100001);
+    assert_int_equal(sim_run(&sc, &res), -EINVAL);
+    sim_scenario_free(&sc);
+    assert_int_equal(sim_scenario_parse("migr_delay_us -1\n", &sc, err,
+                                        sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "migr_delay_us"));
+}
+
+struct rec_env {
+    s_time_t timer[2];
+    int tickles[2];
+};
+
+static void rec_tickle(void *o, int c)
+{
+    ((struct rec_env *)o)->tickles[c]++;
+}
+
+static void rec_timer(void *o, int c, s_time_t t)
+{
+    ((struct rec_env *)o)->timer[c] = t;
+}
+
+/*
+ * Two pCPUs.  vCPUs a and b share pCPU 0; b runs from 1 ms to 2 ms, then
+ * waits queued behind a.  At 3 ms pCPU 1 is idle and looks for work: with
+ * no delay it steals b at once; with a 5 ms delay b is cache-hot on pCPU 0
+ * until 7 ms, so pCPU 1 stays idle, asks for a timer at 7 ms, and steals b
+ * only then.
+ */
+static void steal_after(int delay_us, s_time_t *stolen_at)
+{
+    struct sched_topology topo;
+    struct rec_env rec = { { 0 }, { 0 } };
+    struct sched_env env = { &rec, rec_tickle, rec_timer };
+    struct sched_pool_params pp = { .tslice_ms = 30, .ratelimit_us = 0,
+                                    .runqueue = SCHED_PARAM_KEEP,
+                                    .migr_delay_us = delay_us };
+    struct sched_instance s;
+    struct sched_dom d = { 0 };
+    struct sched_vcpu a, b, *vps[2] = { &a, &b };
+    struct sched_decision dec;
+    struct sched_cpumask all;
+
+    assert_int_equal(sched_topology_init(&topo, 2, 1, 2, 1), 0);
+    assert_int_equal(sched_instance_init(&s, "credit", &topo, &env, &pp), 0);
+    assert_int_equal(s.ops->add_cpu(&s, 0, 0), 0);
+    assert_int_equal(s.ops->add_cpu(&s, 1, 0), 0);
+    d.domid = 1;
+    d.nr_vcpus = 2;
+    d.vcpus = vps;
+    sched_vcpu_init(&a, &d, 0);
+    sched_vcpu_init(&b, &d, 1);
+    all = b.hard_affinity;
+    sched_cpumask_zero(&a.hard_affinity);
+    sched_cpumask_set(&a.hard_affinity, 0);
+    b.hard_affinity = a.hard_affinity;
+    assert_int_equal(sched_dom_attach(&s, &d, 0), 0);
+    sched_wake(&s, &a, 0);
+    sched_wake(&s, &b, 0);
+    assert_ptr_equal(sched_do_schedule(&s, 0, 0).next, &a);
+    assert_ptr_equal(sched_do_schedule(&s, 0, SCHED_MS(1)).next, &b);
+    assert_ptr_equal(sched_do_schedule(&s, 0, SCHED_MS(2)).next, &a);
+    b.hard_affinity = all; /* now pCPU 1 may take it */
+
+    *stolen_at = -1;
+    for (s_time_t t = SCHED_MS(3); t <= SCHED_MS(20); t += SCHED_US(100)) {
+        /* pCPU 1 schedules when it wakes up (3 ms) and when its timer
+         * fires, as the daemon and the simulator drive it. */
+        if (t != SCHED_MS(3) && t != rec.timer[1])
+            continue;
+        if (t == rec.timer[1]) {
+            int before = rec.tickles[1];
+            sched_timer(&s, 1, t);
+            if (rec.tickles[1] == before)
+                continue;
+        }
+        dec = sched_do_schedule(&s, 1, t);
+        if (dec.next) {
+            assert_ptr_equal(dec.next, &b);
+            assert_true(dec.migrated);
+            assert_int_equal(b.processor, 1);
+            *stolen_at = t;
+            break;
+        }
+        assert_int_equal(b.processor, 0); /* still queued where it ran */
+    }
+    sched_dom_detach(&s, &d, SCHED_MS(20));
+    sched_instance_deinit(&s);
+}
+
+static void test_credit_migr_delay_steal(void **state)
+{
+    s_time_t at;
+
+    (void)state;
+    steal_after(0, &at);
+    print_message("no delay: stolen at %lld us\n", (long long)at / 1000);
+    assert_int_equal(at, SCHED_MS(3));
+    steal_after(5000, &at);
+    print_message("5 ms delay: stolen at %lld us\n", (long long)at / 1000);
+    assert_int_equal(at, SCHED_MS(7)); /* last ran at 2 ms, + 5 ms */
+}
+
+/* In a full simulation: a vCPU that may run anywhere competes with one
+ * pinned to pCPU 0 and with an I/O-like one pinned to pCPU 1, which blocks
+ * often and leaves pCPU 1 idle.  Without a delay the idle pCPU steals the
+ * free vCPU as soon as it is queued behind the other, so it keeps moving;
+ * with a delay longer than a time slice it is always cache-hot where it is
+ * queued and is not stolen. */
+static void test_credit_migr_delay_sim(void **state)
+{
+    const char *base = "cpus 2\nduration 10s\n"
+                       "domain name=pinned workload=spin affinity=0\n"
+                       "domain name=free workload=spin\n"
+                       "domain name=io workload=phases run=2ms-4ms "
+                       "block=1ms-3ms affinity=1\n";
+    char text[512];
+    struct sim_scenario sc;
+    struct sim_result res;
+    long migr_off, migr_on;
+
+    (void)state;
+    snprintf(text, sizeof(text), "%smigr_delay_us 0\n", base);
+    run_text(text, &sc, &res);
+    assert_string_equal(res.vcpus[1].dom, "free");
+    migr_off = res.vcpus[1].migrations;
+    done(&sc, &res);
+    snprintf(text, sizeof(text), "%smigr_delay_us 100000\n", base);
+    run_text(text, &sc, &res);
+    migr_on = res.vcpus[1].migrations;
+    print_message("free vCPU migrations: %ld without delay, %ld with 100 ms\n",
+                  migr_off, migr_on);
+    assert_true(migr_off > 20);
+    assert_true(migr_on <= 1);
+    /* The other two keep getting CPU time. */
+    assert_true(share(&res, "pinned") > 0.3);
+    assert_true(share(&res, "io") > 0.3);
+    done(&sc, &res);
 }
 
 /* ---- credit2 ------------------------------------------------------------------- */
@@ -579,7 +805,12 @@ int main(void)
         cmocka_unit_test(test_credit_tslice_latency),
         cmocka_unit_test(test_credit_tick_dodger_gets_fair_share),
         cmocka_unit_test(test_param_validation),
+        cmocka_unit_test(test_credit_migr_delay_params),
+        cmocka_unit_test(test_credit_migr_delay_scenario_limit),
+        cmocka_unit_test(test_credit_migr_delay_steal),
+        cmocka_unit_test(test_credit_migr_delay_sim),
         cmocka_unit_test(test_credit2_weights),
+        cmocka_unit_test(test_credit2_ratelimit),
         cmocka_unit_test(test_credit2_cap),
         cmocka_unit_test(test_credit2_balance),
         cmocka_unit_test(test_cpupool_isolation),
