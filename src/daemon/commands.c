@@ -354,6 +354,39 @@ static int kd_cmp_domid(const void *a, const void *b)
 	return (int)x->domid - (int)y->domid;
 }
 
+/* Every domain, by domid (replies list them as xl does). */
+static size_t sorted_domains(struct kxend *k, struct kdom *out[KXEND_MAX_DOMAINS])
+{
+	size_t n = 0;
+
+	for (struct kdom *kd = k->doms; kd && n < KXEND_MAX_DOMAINS; kd = kd->next)
+		out[n++] = kd;
+	qsort(out, n, sizeof out[0], kd_cmp_domid);
+	return n;
+}
+
+/* Commands whose only field is an optional `dom`: records of that domain,
+ * or of every domain by domid. */
+static void reply_dom_records(struct kxend *k, const struct ctl_msg *req, struct ctl_msg *rep,
+			      void (*add)(struct kxend *k, struct kdom *kd, struct ctl_msg *rep))
+{
+	static const char *const known[] = { "dom", NULL };
+	struct kdom *sorted[KXEND_MAX_DOMAINS], *kd = NULL;
+
+	if (check_fields(req, known, rep))
+		return;
+	if (ctl_msg_get(req, "dom") && !(kd = need_domain(k, req, rep)))
+		return;
+	ctl_msg_set_head(rep, "ok");
+	if (kd) {
+		add(k, kd, rep);
+		return;
+	}
+	size_t n = sorted_domains(k, sorted);
+	for (size_t i = 0; i < n; i++)
+		add(k, sorted[i], rep);
+}
+
 static void cmd_list(struct kxend *k, struct client *c, const struct ctl_msg *req,
 		     struct ctl_msg *rep)
 {
@@ -376,9 +409,7 @@ static void cmd_list(struct kxend *k, struct client *c, const struct ctl_msg *re
 		add_dom_record(kd, rep);
 		return;
 	}
-	for (kd = k->doms; kd && n < ARRAY_SIZE(sorted); kd = kd->next)
-		sorted[n++] = kd;
-	qsort(sorted, n, sizeof sorted[0], kd_cmp_domid);
+	n = sorted_domains(k, sorted);
 	ctl_msg_set_head(rep, "ok");
 	add_dom0_record(rep);
 	for (size_t i = 0; i < n; i++)
@@ -806,30 +837,7 @@ static void add_sched_record(struct kxend *k, struct kdom *kd, struct ctl_msg *r
 static void cmd_sched_get(struct kxend *k, struct client *c, const struct ctl_msg *req,
 			  struct ctl_msg *rep)
 {
-	static const char *const known[] = { "dom", NULL };
-	struct kdom *kd = NULL;
-
-	if (check_fields(req, known, rep))
-		return;
-	if (ctl_msg_get(req, "dom") && !(kd = need_domain(k, req, rep)))
-		return;
-	ctl_msg_set_head(rep, "ok");
-	if (kd) {
-		add_sched_record(k, kd, rep);
-		return;
-	}
-	size_t n = 0;
-	struct kdom **v = calloc(k->nr_doms + 1, sizeof *v);
-	if (!v) {
-		ctl_msg_set_error(rep, "out of memory");
-		return;
-	}
-	for (struct kdom *x = k->doms; x; x = x->next)
-		v[n++] = x;
-	qsort(v, n, sizeof *v, kd_cmp_domid);
-	for (size_t i = 0; i < n; i++)
-		add_sched_record(k, v[i], rep);
-	free(v);
+	reply_dom_records(k, req, rep, add_sched_record);
 }
 
 static void cmd_sched_set(struct kxend *k, struct client *c, const struct ctl_msg *req,
@@ -1218,7 +1226,7 @@ static void cmd_cpupool_numa_split(struct kxend *k, struct client *c, const stru
 	ctl_msg_set_head(rep, "ok");
 }
 
-static void add_vcpu_records(struct kdom *kd, struct ctl_msg *rep)
+static void add_vcpu_records(struct kxend *k, struct kdom *kd, struct ctl_msg *rep)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
 	for (unsigned i = 0; i < kd->max_vcpus; i++) {
@@ -1242,30 +1250,7 @@ static void add_vcpu_records(struct kdom *kd, struct ctl_msg *rep)
 static void cmd_vcpu_list(struct kxend *k, struct client *c, const struct ctl_msg *req,
 			  struct ctl_msg *rep)
 {
-	static const char *const known[] = { "dom", NULL };
-	struct kdom *kd = NULL;
-
-	if (check_fields(req, known, rep))
-		return;
-	if (ctl_msg_get(req, "dom") && !(kd = need_domain(k, req, rep)))
-		return;
-	ctl_msg_set_head(rep, "ok");
-	if (kd) {
-		add_vcpu_records(kd, rep);
-		return;
-	}
-	size_t n = 0;
-	struct kdom **v = calloc(k->nr_doms + 1, sizeof *v);
-	if (!v) {
-		ctl_msg_set_error(rep, "out of memory");
-		return;
-	}
-	for (struct kdom *x = k->doms; x; x = x->next)
-		v[n++] = x;
-	qsort(v, n, sizeof *v, kd_cmp_domid);
-	for (size_t i = 0; i < n; i++)
-		add_vcpu_records(v[i], rep);
-	free(v);
+	reply_dom_records(k, req, rep, add_vcpu_records);
 }
 
 static void cmd_vcpu_pin(struct kxend *k, struct client *c, const struct ctl_msg *req,
