@@ -44,22 +44,7 @@ static int print_ts_error(const struct ts_error *err, int rc)
 /* Options: -h, and -r when allow_r; returns -1 for -h (exit 0). */
 static int pci_opts(int argc, char **argv, bool allow_r, bool *r, int nargs)
 {
-	int c;
-
-	*r = false;
-	while ((c = getopt(argc, argv, allow_r ? "+hr" : "+h")) != -1) {
-		if (c == 'r') {
-			*r = true;
-			continue;
-		}
-		help(argv[0], c != 'h');
-		return c == 'h' ? -1 : 1;
-	}
-	if (argc - optind != nargs) {
-		help(argv[0], true);
-		return 1;
-	}
-	return 0;
+	return xl_flag_args(argc, argv, nargs, allow_r ? 'r' : 0, r);
 }
 
 static int ensure_statedir(const char *dir)

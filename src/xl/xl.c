@@ -290,13 +290,21 @@ int main(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
-/* A command that takes no options but -h and exactly nargs arguments:
- * 0 to go on, -1 after printing help on request, 1 on a usage error. */
-int xl_plain_args(int argc, char **argv, int nargs)
+/* A command whose only options are -h and, if `flag` is non-zero, -<flag>
+ * (sets *set), with exactly nargs arguments: 0 to go on, -1 after printing
+ * help on request, 1 on a usage error. */
+int xl_flag_args(int argc, char **argv, int nargs, char flag, bool *set)
 {
+	char opts[4] = { '+', 'h', flag, 0 };
 	int c;
 
-	while ((c = getopt(argc, argv, "+h")) != -1) {
+	if (set)
+		*set = false;
+	while ((c = getopt(argc, argv, opts)) != -1) {
+		if (flag && c == flag) {
+			*set = true;
+			continue;
+		}
 		help(argv[0], c != 'h');
 		return c == 'h' ? -1 : 1;
 	}
@@ -305,4 +313,9 @@ int xl_plain_args(int argc, char **argv, int nargs)
 		return 1;
 	}
 	return 0;
+}
+
+int xl_plain_args(int argc, char **argv, int nargs)
+{
+	return xl_flag_args(argc, argv, nargs, 0, NULL);
 }

@@ -114,5 +114,7 @@ void xl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* -h and exactly nargs arguments: 0 go on, -1 help shown, 1 usage error. */
 int xl_plain_args(int argc, char **argv, int nargs);
+/* The same with one more option letter `flag` (0: none) that sets *set. */
+int xl_flag_args(int argc, char **argv, int nargs, char flag, bool *set);
 
 #endif
