@@ -194,6 +194,17 @@ void syscall_entry(void);
 /* Jump target: pops nothing, expects [flags, rip, cs, rflags, rsp, ss] at rsp. */
 void hypercall_iret(void);
 
+/* ---- user mode ---------------------------------------------------------------- */
+/*
+ * Installs the kernel's page tables as the user ones too (as XTF does), the
+ * syscall callback and a kernel stack for bounces from user mode.  Needs
+ * traps_init() for faults taken in user mode.
+ */
+void user_mode_init(void);
+/* Runs fn(arg) in user mode (events masked) and returns its result; a
+ * fault there goes to the trap handlers, and trap_resume works too. */
+uint64_t user_call(uint64_t (*fn)(uint64_t), uint64_t arg);
+
 /* ---- events ------------------------------------------------------------------- */
 #define EVTCHN_MAX 1024
 extern volatile uint32_t evtchn_count[EVTCHN_MAX];   /* upcall deliveries per port */

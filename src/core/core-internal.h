@@ -80,6 +80,8 @@ struct vcpu {
 	struct trap_info traps[256];
 	uint64_t event_cb, failsafe_cb, syscall_cb;
 	bool event_cb_mask, failsafe_cb_mask, syscall_cb_mask;
+	uint64_t syscall32_cb, sysenter_cb;   /* 32-bit user entry points */
+	bool syscall32_cb_mask, sysenter_cb_mask;
 	uint64_t gdt_frames[16];
 	unsigned gdt_ents;
 	uint64_t ldt_base;
@@ -181,6 +183,8 @@ struct domain {
 /* guestmem.c: guest virtual memory through the vCPU's current tables. */
 int guest_copy_from(struct vcpu *v, void *dst, uint64_t va, size_t len);
 int guest_copy_to(struct vcpu *v, uint64_t va, const void *src, size_t len);
+/* Read through the tables the vCPU runs on now (user ones in user mode). */
+int guest_copy_from_current(struct vcpu *v, void *dst, uint64_t va, size_t len);
 int guest_va_to_maddr(struct vcpu *v, uint64_t va, uint64_t *maddr);
 /* Walk the vCPU's kernel tables; returns the maddr of the L1 entry for va. */
 int guest_l1e_maddr(struct vcpu *v, uint64_t root_mfn, uint64_t va, uint64_t *maddr);
@@ -291,5 +295,9 @@ static inline bool dispatch_must_leave(struct vcpu *v, int64_t now)
 
 /* emulate.c */
 int emulate_priv_op(struct vcpu *v, unsigned vector);
+/* A #PF at va in Xen's read-only M2P range (which some hosts reserve):
+ * emulate the read from kxen's M2P, or inject the #PF Xen would give.
+ * 1 = handled, 0 = not an M2P address. */
+int emulate_m2p_fault(struct vcpu *v, uint64_t va, uint64_t err);
 
 #endif

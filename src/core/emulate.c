@@ -317,6 +317,98 @@ int emulate_priv_op(struct vcpu *v, unsigned vector)
 	return finish(v, x86emu_emulate_priv(&e, &emu_ops, v, &out), &e, &out);
 }
 
+/* ---- Xen's read-only M2P at its ABI address ----------------------------- */
+
+#define PFEC_PRESENT 0x1u
+#define PFEC_WRITE   0x2u
+#define PFEC_USER    0x4u
+#define PFEC_INSN    0x10u
+
+/* The part of the ABI range backed by kxen's M2P (the same bytes the guest
+ * reads at HV_M2P_VA); Xen leaves the rest of the range unmapped. */
+static uint64_t m2p_mapped_bytes(const struct domain *d)
+{
+	return ALIGN_UP(d->hvl.m2p_bytes, PAGE_SIZE);
+}
+
+/* Instruction bytes come from the tables the vCPU runs on: the load may be
+ * in guest user code, which Xen's M2P also serves. */
+static size_t m2p_cb_fetch(void *ctx, uint64_t addr, uint8_t *buf, size_t len)
+{
+	struct vcpu *v = ctx;
+	size_t n = 0;
+	while (n < len && guest_copy_from_current(v, buf + n, addr + n, 1) == 0)
+		n++;
+	return n;
+}
+
+static int m2p_cb_read(void *ctx, uint64_t addr, void *buf, unsigned size)
+{
+	struct vcpu *v = ctx;
+	uint64_t off = addr - MACH2PHYS_VIRT_START, limit = m2p_mapped_bytes(v->d);
+	const uint8_t *m2p = v->d->hv + v->d->hvl.m2p;
+	uint8_t *out = buf;
+
+	if (addr < MACH2PHYS_VIRT_START || off >= limit || size > limit - off)
+		return -1;
+	/* MMU_MACHPHYS_UPDATE on another vCPU may store concurrently. */
+	for (unsigned i = 0; i < size; i++)
+		out[i] = __atomic_load_n(&m2p[off + i], __ATOMIC_RELAXED);
+	return 0;
+}
+
+static const struct x86emu_ops m2p_ops = {
+	.fetch = m2p_cb_fetch,
+	.read = m2p_cb_read,
+};
+
+static void m2p_inject_pf(struct vcpu *v, uint64_t va, uint64_t ec)
+{
+	v->vinfo->arch.cr2 = va;
+	vcpu_bounce(v, 14, true, ec | (v->in_kernel ? 0 : PFEC_USER));
+}
+
+/*
+ * Xen maps the M2P read-only, non-executable and readable from guest user
+ * mode too.  On hosts that reserve this PML4 slot every access faults
+ * (with a reserved-bit error code the guest must not see); elsewhere the
+ * slot is simply empty.  Reads are emulated from one fetched copy of the
+ * instruction; anything else gets the #PF Xen's mapping would give.
+ */
+int emulate_m2p_fault(struct vcpu *v, uint64_t va, uint64_t err)
+{
+	struct x86emu_regs e;
+	struct x86emu_outcome out;
+	enum x86emu_status st;
+	uint64_t limit = MACH2PHYS_VIRT_START + m2p_mapped_bytes(v->d);
+
+	if (va < MACH2PHYS_VIRT_START || va >= MACH2PHYS_VIRT_END)
+		return 0;
+	if (va >= limit) {
+		m2p_inject_pf(v, va, err & (PFEC_WRITE | PFEC_INSN));
+		return 1;
+	}
+	if (err & (PFEC_WRITE | PFEC_INSN)) {
+		m2p_inject_pf(v, va, PFEC_PRESENT | (err & (PFEC_WRITE | PFEC_INSN)));
+		return 1;
+	}
+	regs_in(v, &e);
+	st = x86emu_emulate_read(&e, &m2p_ops, v, va, &out);
+	if (st == X86EMU_DONE) {
+		regs_out(v, &e);
+		return 1;
+	}
+	if (st == X86EMU_EXCEPTION && out.vector == X86EMU_VEC_PF && !out.fetch_fault) {
+		/* The operand runs past the end of the table. */
+		m2p_inject_pf(v, MAX(out.cr2, limit), 0);
+		return 1;
+	}
+	log_debug("d%uv%u: M2P read at %#llx by an instruction kxen does not emulate (rip %#llx)",
+		  v->d->domid, v->id, (unsigned long long)va, (unsigned long long)v->frame->rip);
+	m2p_inject_pf(v, va, PFEC_PRESENT);
+	return 1;
+}
+
 int mm_ptwr_fault(struct vcpu *v, uint64_t va, uint64_t err)
 {
 	struct x86emu_regs e;

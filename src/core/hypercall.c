@@ -155,48 +155,80 @@ static long hc_set_segment_base(struct vcpu *v, const uint64_t a[6])
 	}
 }
 
+static bool va_is_canonical(uint64_t va)
+{
+	return (va >> 47) == 0 || (va >> 47) == 0x1ffff;
+}
+
+/* Xen keeps the 32-bit entry points (compat `syscall`, `sysenter`) for a
+ * 64-bit guest too, and an NMI callback is the trap table's vector 2. */
+static long callback_register(struct vcpu *v, const struct callback_register *r)
+{
+	bool mask = r->flags & CALLBACKF_mask_events;
+
+	if (!va_is_canonical(r->address))
+		return -EINVAL;
+	switch (r->type) {
+	case CALLBACKTYPE_event:
+		v->event_cb = r->address;
+		v->event_cb_mask = true;
+		return 0;
+	case CALLBACKTYPE_failsafe:
+		v->failsafe_cb = r->address;
+		v->failsafe_cb_mask = mask;
+		return 0;
+	case CALLBACKTYPE_syscall:
+		v->syscall_cb = r->address;
+		v->syscall_cb_mask = mask;
+		return 0;
+	case CALLBACKTYPE_syscall32:
+		v->syscall32_cb = r->address;
+		v->syscall32_cb_mask = mask;
+		return 0;
+	case CALLBACKTYPE_sysenter:
+		v->sysenter_cb = r->address;
+		v->sysenter_cb_mask = mask;
+		return 0;
+	case CALLBACKTYPE_nmi:
+		v->traps[2] = (struct trap_info){ .vector = 2, .flags = 1u << 2,
+						  .cs = FLAT_KERNEL_CS, .address = r->address };
+		return 0;
+	default:
+		return -ENOSYS;
+	}
+}
+
+/* Only the NMI callback can be removed; the others can just be replaced. */
+static long callback_unregister(struct vcpu *v, const struct callback_unregister *u)
+{
+	switch (u->type) {
+	case CALLBACKTYPE_event:
+	case CALLBACKTYPE_failsafe:
+	case CALLBACKTYPE_syscall:
+	case CALLBACKTYPE_syscall32:
+	case CALLBACKTYPE_sysenter:
+		return -EINVAL;
+	case CALLBACKTYPE_nmi:
+		memset(&v->traps[2], 0, sizeof v->traps[2]);
+		return 0;
+	default:
+		return -ENOSYS;
+	}
+}
+
 static long hc_callback_op(struct vcpu *v, const uint64_t a[6])
 {
 	if (a[0] == CALLBACKOP_register) {
 		struct callback_register r;
 		if (guest_copy_from(v, &r, a[1], sizeof r))
 			return -EFAULT;
-		if ((r.address >> 47) != 0 && (r.address >> 47) != 0x1ffff)
-			return -EINVAL;
-		bool mask = r.flags & CALLBACKF_mask_events;
-		switch (r.type) {
-		case CALLBACKTYPE_event:
-			v->event_cb = r.address;
-			v->event_cb_mask = true;
-			return 0;
-		case CALLBACKTYPE_failsafe:
-			v->failsafe_cb = r.address;
-			v->failsafe_cb_mask = mask;
-			return 0;
-		case CALLBACKTYPE_syscall:
-			v->syscall_cb = r.address;
-			v->syscall_cb_mask = mask;
-			return 0;
-		case CALLBACKTYPE_nmi:
-			return 0;
-		default:
-			return -ENOSYS;   /* no 32-bit compat fast paths */
-		}
+		return callback_register(v, &r);
 	}
 	if (a[0] == CALLBACKOP_unregister) {
 		struct callback_unregister u;
 		if (guest_copy_from(v, &u, a[1], sizeof u))
 			return -EFAULT;
-		switch (u.type) {
-		case CALLBACKTYPE_event:
-		case CALLBACKTYPE_failsafe:
-			return -EINVAL;
-		case CALLBACKTYPE_syscall:
-			v->syscall_cb = 0;
-			return 0;
-		default:
-			return -ENOSYS;
-		}
+		return callback_unregister(v, &u);
 	}
 	return -ENOSYS;
 }

@@ -438,6 +438,8 @@ static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 	switch (vec) {
 	case 14: {
 		uint64_t cr2 = v->sregs->cr2;
+		if (emulate_m2p_fault(v, cr2, err))
+			return;
 		if (v->in_kernel && (err & 2) && mm_ptwr_fault(v, cr2, err) > 0)
 			return;
 		v->vinfo->arch.cr2 = cr2;

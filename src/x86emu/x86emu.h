@@ -278,4 +278,17 @@ enum x86emu_status x86emu_emulate_write(struct x86emu_regs *regs,
 					uint64_t fault_addr,
 					struct x86emu_outcome *out);
 
+/*
+ * Load emulation after a read #PF at fault_addr on memory the caller
+ * serves through ops->read (kxen's M2P at an address the host reserves).
+ * Only an instruction whose single memory operand is a source and covers
+ * fault_addr is emulated: MOV, MOVZX, MOVSX(D), CMOVcc, ALU reg,mem, CMP,
+ * TEST, BT mem,imm.  DONE: registers, flags and RIP updated; UNHANDLED:
+ * deliver the original fault; EXCEPTION: #PF from fetch or ops->read.
+ */
+enum x86emu_status x86emu_emulate_read(struct x86emu_regs *regs,
+				       const struct x86emu_ops *ops, void *ctx,
+				       uint64_t fault_addr,
+				       struct x86emu_outcome *out);
+
 #endif /* KXEN_X86EMU_H */

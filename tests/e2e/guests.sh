@@ -30,6 +30,8 @@ multicall||0
 smp|--vcpus 2|0
 hostile||1
 user||0
+callback||0
+m2p||0
 "
 
 if [ ! -x "$RUN" ]; then
