@@ -431,6 +431,36 @@ static void handle_user_syscall(struct vcpu *v)
 	regs_dirty(v);
 }
 
+/*
+ * `int n` through one of our DPL0 gates (all but 3, 4, 0x80).  Like Xen,
+ * deliver vector n as a trap if the guest's trap table allows it from the
+ * current mode (DPL >= 1 from kernel mode, 3 from user mode), else #GP with
+ * the IDT error code, at the instruction.
+ */
+static void soft_int(struct vcpu *v, unsigned n)
+{
+	const struct trap_info *t = &v->traps[n & 255];
+	unsigned min_dpl = v->in_kernel ? 1 : 3;
+
+	if (t->address && TI_GET_DPL(t) >= min_dpl) {
+		v->frame->rip += 2;
+		vcpu_bounce(v, n, false, 0);
+	} else {
+		vcpu_bounce(v, 13, true, ((uint64_t)(n & 255) << 3) | 2);
+	}
+}
+
+/* PVM hosts raise #UD, not #GP, for `int n` through a DPL0 gate at CPL3. */
+static bool soft_int_from_ud(struct vcpu *v)
+{
+	uint8_t insn[2];
+
+	if (guest_copy_from_current(v, insn, v->frame->rip, 2) || insn[0] != 0xcd)
+		return false;
+	soft_int(v, insn[1]);
+	return true;
+}
+
 static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 {
 	struct x86_trap_frame *f = v->frame;
@@ -450,18 +480,13 @@ static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 		if (emulate_priv_op(v, vec) > 0)
 			return;
 		if ((err & 3) == 2) {
-			/* `int n` through a DPL0 gate: allowed if the guest's trap
-			 * table permits it from the current mode. */
-			unsigned n = (err >> 3) & 255;
-			const struct trap_info *t = &v->traps[n];
-			if (t->address && (v->in_kernel || TI_GET_DPL(t) == 3)) {
-				f->rip += 2;
-				vcpu_bounce(v, n, false, 0);
-				return;
-			}
+			soft_int(v, (err >> 3) & 255);
+			return;
 		}
 		break;
 	case 6:
+		if (soft_int_from_ud(v))
+			return;
 		if (emulate_priv_op(v, vec) > 0)
 			return;
 		break;

@@ -32,6 +32,7 @@ hostile||1
 user||0
 callback||0
 m2p||0
+softint||0
 "
 
 if [ ! -x "$RUN" ]; then
