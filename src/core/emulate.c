@@ -140,9 +140,18 @@ static int cb_read_msr(void *ctx, uint32_t msr, uint64_t *val)
 	}
 }
 
+static bool is_canonical(uint64_t va)
+{
+	return (va >> 47) == 0 || (va >> 47) == 0x1ffff;
+}
+
 static int cb_write_msr(void *ctx, uint32_t msr, uint64_t val)
 {
 	struct vcpu *v = ctx;
+	/* A non-canonical segment base faults, as on hardware (XSA-193). */
+	if ((msr == MSR_FS_BASE || msr == MSR_GS_BASE || msr == MSR_SHADOW_GS_BASE) &&
+	    !is_canonical(val))
+		return X86EMU_CB_GP;
 	switch (msr) {
 	case MSR_FS_BASE:
 		vcpu_set_fs(v, val);
