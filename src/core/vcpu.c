@@ -356,12 +356,35 @@ static int run_once(struct vcpu *v, bool finish)
 	}
 }
 
+static bool rip_is_canonical(uint64_t rip)
+{
+	return (rip >> 47) == 0 || (rip >> 47) == 0x1ffff;
+}
+
+/*
+ * A return to a non-canonical RIP (a syscall in the last bytes below the
+ * hole, XSA-7, or HYPERVISOR_iret to such an address) faults at the iretq
+ * on hardware, in our CPL0 stub; PVM hosts let it through to a #PF at the
+ * fetch.  Like Xen, give the guest #GP(0) with that RIP in its frame.
+ */
+static void fault_noncanonical_rip(struct vcpu *v)
+{
+	if (rip_is_canonical(v->frame->rip))
+		return;
+	vcpu_bounce(v, 13, true, 0);
+	regs_dirty(v);
+	if (!rip_is_canonical(v->frame->rip))
+		domain_crash(v->d, "#GP handler at non-canonical %#llx",
+			     (unsigned long long)v->frame->rip);
+}
+
 /* Enter guest code: deliver pending events, then pick the resume stub. */
 static void prepare_resume(struct vcpu *v)
 {
 	struct vcpu_info *vi = v->vinfo;
 	struct x86_trap_frame *f = v->frame;
 
+	fault_noncanonical_rip(v);
 	if (atomic_exchange(&v->flush_pending, false))
 		v->ptw_flush = 1;
 	if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) &&

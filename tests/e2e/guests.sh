@@ -33,6 +33,7 @@ user||0
 callback||0
 m2p||0
 softint||0
+canonical||0
 "
 
 if [ ! -x "$RUN" ]; then
