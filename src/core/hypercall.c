@@ -428,9 +428,8 @@ long hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t a[6], bool i
 {
 	if (nr >= XEN_NR_HYPERCALLS || !hypercall_table[nr])
 		return -ENOSYS;
-	/* iret inside a multicall would rewrite the frame mid-batch. */
-	if (in_multicall && (nr == __HYPERVISOR_iret || nr == __HYPERVISOR_multicall))
-		return -EINVAL;
+	if (in_multicall && nr == __HYPERVISOR_multicall)
+		return -EINVAL;   /* Xen refuses re-entry too */
 	return hypercall_table[nr](v, a);
 }
 
@@ -444,9 +443,16 @@ static long hc_multicall(struct vcpu *v, const uint64_t a[6])
 			return -EINTR;
 		if (guest_copy_from(v, &e, va, sizeof e))
 			return -EFAULT;
-		e.result = (uint64_t)hypercall_dispatch(v, e.op, e.args, true);
-		if (guest_copy_to(v, va + offsetof(struct multicall_entry, result), &e.result, 8))
+		long rc = hypercall_dispatch(v, e.op, e.args, true);
+		/* Like Xen, an iret ends the batch (XSA-213): the guest's
+		 * registers are its frame's now, and its RAX is the result. */
+		bool iret = e.op == __HYPERVISOR_iret && rc == HC_NORETURN;
+		e.result = iret ? v->regs->rax : (uint64_t)rc;
+		if (guest_copy_to(v, va + offsetof(struct multicall_entry, result), &e.result, 8) &&
+		    !iret)
 			return -EFAULT;
+		if (iret)
+			return HC_NORETURN;
 	}
 	return 0;
 }

@@ -34,6 +34,7 @@ callback||0
 m2p||0
 softint||0
 canonical||0
+mc-iret||0
 "
 
 if [ ! -x "$RUN" ]; then
