@@ -204,6 +204,8 @@ void user_mode_init(void);
 /* Runs fn(arg) in user mode (events masked) and returns its result; a
  * fault there goes to the trap handlers, and trap_resume works too. */
 uint64_t user_call(uint64_t (*fn)(uint64_t), uint64_t arg);
+/* RFLAGS user_call enters user mode with (default 0x2). */
+extern uint64_t user_rflags;
 
 /* ---- events ------------------------------------------------------------------- */
 #define EVTCHN_MAX 1024

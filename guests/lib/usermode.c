@@ -13,6 +13,7 @@
 static uint8_t user_stack[2 * PAGE_SIZE] PAGE_ALIGNED;
 static uint8_t kernel_stack[4 * PAGE_SIZE] PAGE_ALIGNED;
 uint64_t user_call_kernel_rsp;
+uint64_t user_rflags = 0x2;   /* IF clear: events stay masked */
 static trap_handler_t saved_syscall_handler;
 static bool user_ready;
 
@@ -43,7 +44,7 @@ __asm__(
 	"	movq %rax, %rsi\n"
 	"	pushq $0xe02b\n"             /* SS: FLAT_USER_SS */
 	"	pushq %rdx\n"                /* RSP */
-	"	pushq $0x2\n"                /* RFLAGS: events stay masked */
+	"	pushq user_rflags(%rip)\n"   /* RFLAGS */
 	"	pushq $0xe033\n"             /* CS: FLAT_USER_CS, RPL 3 */
 	"	leaq user_trampoline(%rip), %rax\n"
 	"	pushq %rax\n"                /* RIP */

@@ -86,10 +86,14 @@ struct vcpu {
 	unsigned gdt_ents;
 	uint64_t ldt_base;
 	unsigned ldt_ents;
-	uint64_t debugreg[8];
+	uint64_t debugreg[8];               /* DR0-3, DR6, DR7 as the guest sees them */
+	uint32_t dr7_emul;                 /* DR7 enables of emulated I/O breakpoints */
 	uint64_t vm_cr0_ts;
 	uint64_t guest_cr4;
-	unsigned iopl;
+	unsigned iopl;                     /* virtual IOPL, 0-3 */
+	uint64_t iobmp;                    /* guest VA of the I/O bitmap */
+	uint32_t iobmp_limit;              /* ports it covers (0 = none) */
+	bool io_bp_hit;                    /* an emulated port access hit an I/O breakpoint */
 	struct vcpu_info *vinfo;           /* legacy slot or registered area */
 	bool vinfo_registered;
 	uint64_t runstate_va;              /* guest VA, 0 = none */
@@ -185,6 +189,7 @@ int guest_copy_from(struct vcpu *v, void *dst, uint64_t va, size_t len);
 int guest_copy_to(struct vcpu *v, uint64_t va, const void *src, size_t len);
 /* Read through the tables the vCPU runs on now (user ones in user mode). */
 int guest_copy_from_current(struct vcpu *v, void *dst, uint64_t va, size_t len);
+int guest_copy_to_current(struct vcpu *v, uint64_t va, const void *src, size_t len);
 int guest_va_to_maddr(struct vcpu *v, uint64_t va, uint64_t *maddr);
 /* Walk the vCPU's kernel tables; returns the maddr of the L1 entry for va. */
 int guest_l1e_maddr(struct vcpu *v, uint64_t root_mfn, uint64_t va, uint64_t *maddr);
@@ -293,8 +298,27 @@ static inline bool dispatch_must_leave(struct vcpu *v, int64_t now)
 	return atomic_load(&v->preempt) || now >= v->slice_end;
 }
 
+/* debugreg.c: the guest's debug registers (Xen's rules), loaded into the
+ * vCPU.  set/get: 0, -ENODEV (#UD), -EINVAL or -EPERM (#GP). */
+int debugreg_set(struct vcpu *v, unsigned reg, uint64_t val);
+int debugreg_get(struct vcpu *v, unsigned reg, uint64_t *val);
+void debugreg_reset(struct vcpu *v);
+int debugreg_load_context(struct vcpu *v, const uint64_t dr[8]);
+/* A #DB from guest code: the hardware DR6 goes into the guest's. */
+void debugreg_guest_db(struct vcpu *v);
+/* A #DB that hit a hypervisor stub (MOV SS shadow): noted and dropped. */
+void debugreg_hv_db(struct vcpu *v);
+/* After an emulated port access: true (DR6 updated) if an I/O breakpoint
+ * matched, and the guest is owed a #DB. */
+bool debugreg_io_hit(struct vcpu *v, uint16_t port, unsigned size);
+
 /* emulate.c */
 int emulate_priv_op(struct vcpu *v, unsigned vector);
+/* Whether the current mode may use I/O instructions by the virtual IOPL
+ * (Xen: guest kernel mode is CPL 1, or 0 with VMASST architectural_iopl). */
+bool vcpu_iopl_ok(const struct vcpu *v);
+/* VMASST_TYPE_architectural_iopl: the IOPL lives in the guest's RFLAGS. */
+bool vcpu_architectural_iopl(const struct vcpu *v);
 /* A #PF at va in Xen's read-only M2P range (which some hosts reserve):
  * emulate the read from kxen's M2P, or inject the #PF Xen would give.
  * 1 = handled, 0 = not an M2P address. */

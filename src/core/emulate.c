@@ -5,6 +5,11 @@
  * registers, port I/O, WBINVD; and its writes into its own read-only L1
  * page tables ("writable page tables").  Decoding and the instruction
  * semantics are x86emu's; this file supplies the vCPU-side policy.
+ *
+ * Guest user mode reaches the same emulator (it decodes the instruction
+ * once) but every privileged callback refuses it, except what Xen allows
+ * user mode: port I/O and CLI/STI by the virtual IOPL or the guest's I/O
+ * bitmap, and the forced-emulation CPUID.
  */
 #include <errno.h>
 #include <string.h>
@@ -21,33 +26,44 @@
 #define MSR_IA32_APICBASE  0x1b
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MSR_IA32_TSC       0x10
+#define MSR_IA32_DEBUGCTL  0x1d9
 
 #define CR0_TS 0x8ull
+#define CR4_TSD 0x4ull
 /* CR4 bits a PV guest may think it controls (Xen's pv_fixup_guest_cr4). */
 #define CR4_GUEST_MASK (0x4ull /*TSD*/ | 0x8ull /*DE*/ | 0x10000ull /*FSGSBASE*/)
 
+/* Memory as the faulting mode sees it: user code through the user tables. */
 static size_t cb_fetch(void *ctx, uint64_t addr, uint8_t *buf, size_t len)
 {
 	struct vcpu *v = ctx;
 	size_t n = 0;
-	while (n < len && guest_copy_from(v, buf + n, addr + n, 1) == 0)
+	while (n < len && guest_copy_from_current(v, buf + n, addr + n, 1) == 0)
 		n++;
 	return n;
 }
 
 static int cb_read(void *ctx, uint64_t addr, void *buf, unsigned size)
 {
-	return guest_copy_from(ctx, buf, addr, size) ? -1 : 0;
+	return guest_copy_from_current(ctx, buf, addr, size) ? -1 : 0;
 }
 
 static int cb_write(void *ctx, uint64_t addr, const void *buf, unsigned size)
 {
-	return guest_copy_to(ctx, addr, buf, size) ? -1 : 0;
+	return guest_copy_to_current(ctx, addr, buf, size) ? -1 : 0;
+}
+
+/* Privileged callbacks answer #GP to guest user mode. */
+static bool from_user(void *ctx)
+{
+	return !((struct vcpu *)ctx)->in_kernel;
 }
 
 static int cb_read_cr(void *ctx, unsigned cr, uint64_t *val)
 {
 	struct vcpu *v = ctx;
+	if (from_user(ctx))
+		return X86EMU_CB_GP;
 	switch (cr) {
 	case 0:
 		*val = 0x80050033ull | (v->vm_cr0_ts ? CR0_TS : 0);
@@ -69,6 +85,8 @@ static int cb_read_cr(void *ctx, unsigned cr, uint64_t *val)
 static int cb_write_cr(void *ctx, unsigned cr, uint64_t val)
 {
 	struct vcpu *v = ctx;
+	if (from_user(ctx))
+		return X86EMU_CB_GP;
 	switch (cr) {
 	case 0:
 		/* Only TS may change; other bits must keep their value. */
@@ -86,33 +104,26 @@ static int cb_write_cr(void *ctx, unsigned cr, uint64_t val)
 
 static int cb_read_dr(void *ctx, unsigned dr, uint64_t *val)
 {
-	struct vcpu *v = ctx;
-	if (dr == 4 || dr == 5)
-		dr += 2;
-	if (dr > 7)
-		return X86EMU_CB_UD;
-	*val = v->debugreg[dr];
-	if (dr == 6 && !*val)
-		*val = 0xffff0ff0;
-	if (dr == 7 && !*val)
-		*val = 0x400;
-	return X86EMU_CB_OK;
+	if (from_user(ctx))
+		return X86EMU_CB_GP;
+	return debugreg_get(ctx, dr, val) ? X86EMU_CB_UD : X86EMU_CB_OK;
 }
 
 static int cb_write_dr(void *ctx, unsigned dr, uint64_t val)
 {
-	struct vcpu *v = ctx;
-	if (dr == 4 || dr == 5)
-		dr += 2;
-	if (dr > 7)
+	if (from_user(ctx))
+		return X86EMU_CB_GP;
+	int rc = debugreg_set(ctx, dr, val);
+	if (rc == -ENODEV)
 		return X86EMU_CB_UD;
-	v->debugreg[dr] = val;
-	return X86EMU_CB_OK;
+	return rc ? X86EMU_CB_GP : X86EMU_CB_OK;
 }
 
 static int cb_read_msr(void *ctx, uint32_t msr, uint64_t *val)
 {
 	struct vcpu *v = ctx;
+	if (from_user(ctx))
+		return X86EMU_CB_GP;
 	switch (msr) {
 	case MSR_FS_BASE:
 		*val = v->sregs->fs.base;
@@ -135,6 +146,9 @@ static int cb_read_msr(void *ctx, uint32_t msr, uint64_t *val)
 	case MSR_IA32_MISC_ENABLE:
 		*val = 1;
 		return X86EMU_CB_OK;
+	case MSR_IA32_DEBUGCTL:
+		*val = 0;   /* no LBR, BTF or BTS for PV guests */
+		return X86EMU_CB_OK;
 	default:
 		return X86EMU_CB_GP;
 	}
@@ -148,6 +162,8 @@ static bool is_canonical(uint64_t va)
 static int cb_write_msr(void *ctx, uint32_t msr, uint64_t val)
 {
 	struct vcpu *v = ctx;
+	if (from_user(ctx))
+		return X86EMU_CB_GP;
 	/* A non-canonical segment base faults, as on hardware (XSA-193). */
 	if ((msr == MSR_FS_BASE || msr == MSR_GS_BASE || msr == MSR_SHADOW_GS_BASE) &&
 	    !is_canonical(val))
@@ -184,36 +200,71 @@ static int cb_cpuid(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 	return X86EMU_CB_OK;
 }
 
-/* A domU owns no I/O ports: reads see all-ones, writes vanish (Xen). */
+bool vcpu_architectural_iopl(const struct vcpu *v)
+{
+	return (__atomic_load_n(&v->d->vm_assist, __ATOMIC_RELAXED) >>
+		VMASST_TYPE_architectural_iopl) & 1;
+}
+
+bool vcpu_iopl_ok(const struct vcpu *v)
+{
+	unsigned cpl = v->in_kernel ? (vcpu_architectural_iopl(v) ? 0 : 1) : 3;
+	return cpl <= v->iopl;
+}
+
+/* Xen's guest_io_okay: the virtual IOPL, else the guest's I/O bitmap
+ * (read through the kernel's tables; unreadable bytes deny). */
+static bool io_allowed(struct vcpu *v, uint16_t port, unsigned size)
+{
+	uint8_t b[2] = { 0xff, 0xff };
+	uint64_t at = v->iobmp + port / 8;
+
+	if (vcpu_iopl_ok(v))
+		return true;
+	if ((uint32_t)port + size > v->iobmp_limit)
+		return false;
+	if (guest_copy_from(v, &b[0], at, 1) == 0)
+		guest_copy_from(v, &b[1], at + 1, 1);
+	uint32_t deny = (uint32_t)b[0] | ((uint32_t)b[1] << 8);
+	return !(deny & (((1u << size) - 1) << (port & 7)));
+}
+
+/* A port the guest may use: a domU owns no hardware, so reads see
+ * all-ones and writes vanish (Xen).  The I/O breakpoints still match. */
+static int port_access(struct vcpu *v, uint16_t port, unsigned size)
+{
+	if (!io_allowed(v, port, size))
+		return X86EMU_CB_GP;
+	if (debugreg_io_hit(v, port, size))
+		v->io_bp_hit = true;
+	return X86EMU_CB_OK;
+}
+
 static int cb_port_in(void *ctx, uint16_t port, unsigned size, uint32_t *val)
 {
-	struct vcpu *v = ctx;
-	(void)port;
-	if (!v->iopl)
-		return X86EMU_CB_GP;
-	*val = size == 4 ? 0xffffffffu : size == 2 ? 0xffffu : 0xffu;
-	return X86EMU_CB_OK;
+	int rc = port_access(ctx, port, size);
+	if (rc == X86EMU_CB_OK)
+		*val = size == 4 ? 0xffffffffu : size == 2 ? 0xffffu : 0xffu;
+	return rc;
 }
 
 static int cb_port_out(void *ctx, uint16_t port, unsigned size, uint32_t val)
 {
-	struct vcpu *v = ctx;
-	(void)port;
-	(void)size;
 	(void)val;
-	return v->iopl ? X86EMU_CB_OK : X86EMU_CB_GP;
+	return port_access(ctx, port, size);
 }
 
 static int cb_wbinvd(void *ctx)
 {
-	(void)ctx;
-	return X86EMU_CB_OK;
+	return from_user(ctx) ? X86EMU_CB_GP : X86EMU_CB_OK;
 }
 
 static int cb_rdtsc(void *ctx, uint64_t *tsc, uint32_t *aux)
 {
 	struct vcpu *v = ctx;
 	uint64_t t = 0;
+	if (from_user(ctx) && (v->guest_cr4 & CR4_TSD))
+		return X86EMU_CB_GP;
 	kvm_vcpu_read_tsc(&v->kvm, &t);
 	*tsc = t;
 	*aux = v->id;
@@ -299,8 +350,12 @@ static int finish(struct vcpu *v, enum x86emu_status st, struct x86emu_regs *e,
 		return 1;
 	case X86EMU_EVENT:
 		if (out->event == X86EMU_EV_CLI || out->event == X86EMU_EV_STI) {
-			/* The PV way to mask events is vcpu_info; honour these too. */
-			v->vinfo->evtchn_upcall_mask = out->event == X86EMU_EV_CLI;
+			/* Xen: allowed by the virtual IOPL, and then a no-op (the PV
+			 * way to mask events is vcpu_info). */
+			if (!vcpu_iopl_ok(v)) {
+				vcpu_bounce(v, 13, true, 0);
+				return 1;
+			}
 			e->rip = out->next_rip;
 			regs_out(v, e);
 			return 1;
@@ -315,15 +370,18 @@ int emulate_priv_op(struct vcpu *v, unsigned vector)
 {
 	struct x86emu_regs e;
 	struct x86emu_outcome out;
-	if (!v->in_kernel) {
-		/* User mode only gets the forced CPUID from Xen. */
-		uint8_t b[7];
-		if (vector != 6 || guest_copy_from(v, b, v->frame->rip, 7) ||
-		    memcmp(b, "\x0f\x0b" "xen" "\x0f\xa2", 7))
-			return 0;
-	}
+	enum x86emu_status st;
+	int rc;
+
+	(void)vector;
 	regs_in(v, &e);
-	return finish(v, x86emu_emulate_priv(&e, &emu_ops, v, &out), &e, &out);
+	v->io_bp_hit = false;
+	st = x86emu_emulate_priv(&e, &emu_ops, v, &out);
+	rc = finish(v, st, &e, &out);
+	/* An I/O breakpoint traps after the instruction, as on hardware. */
+	if (rc > 0 && st == X86EMU_DONE && v->io_bp_hit)
+		vcpu_bounce(v, 1, false, 0);
+	return rc;
 }
 
 /* ---- Xen's read-only M2P at its ABI address ----------------------------- */

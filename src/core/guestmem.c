@@ -126,6 +126,12 @@ int guest_copy_from_current(struct vcpu *v, void *dst, uint64_t va, size_t len)
 	return copy_common(v, root, va, dst, len, false);
 }
 
+int guest_copy_to_current(struct vcpu *v, uint64_t va, const void *src, size_t len)
+{
+	uint64_t root = v->in_kernel ? v->kernel_root : v->user_root;
+	return copy_common(v, root, va, (void *)src, len, true);
+}
+
 int guest_l1e_maddr(struct vcpu *v, uint64_t root, uint64_t va, uint64_t *maddr)
 {
 	struct domain *d = v->d;

@@ -260,23 +260,15 @@ static long hc_fpu_taskswitch(struct vcpu *v, const uint64_t a[6])
 
 static long hc_set_debugreg(struct vcpu *v, const uint64_t a[6])
 {
-	if (a[0] > 7 || a[0] == 4 || a[0] == 5)
-		return -EINVAL;
-	if (a[0] <= 3 && (a[1] >> 47) != 0 && (a[1] >> 47) != 0x1ffff)
-		return -EPERM;
-	v->debugreg[a[0]] = a[1];
-	return 0;
+	return a[0] > 7 ? -ENODEV : debugreg_set(v, (unsigned)a[0], a[1]);
 }
 
 static long hc_get_debugreg(struct vcpu *v, const uint64_t a[6])
 {
-	if (a[0] > 7 || a[0] == 4 || a[0] == 5)
-		return -EINVAL;
-	if (a[0] == 6 && !v->debugreg[6])
-		return 0xffff0ff0;
-	if (a[0] == 7 && !v->debugreg[7])
-		return 0x400;
-	return (long)v->debugreg[a[0]];
+	uint64_t val;
+	if (a[0] > 7 || debugreg_get(v, (unsigned)a[0], &val))
+		return -ENODEV;
+	return (long)val;
 }
 
 static long hc_physdev_op(struct vcpu *v, const uint64_t a[6])
@@ -291,8 +283,19 @@ static long hc_physdev_op(struct vcpu *v, const uint64_t a[6])
 		v->iopl = p.iopl;
 		return 0;
 	}
-	case PHYSDEVOP_set_iobitmap:
+	case PHYSDEVOP_set_iobitmap: {
+		/* Read at each access, like Xen; only the start is checked
+		 * now (past the guest's range the reads fail and deny). */
+		struct physdev_set_iobitmap p;
+		if (guest_copy_from(v, &p, a[1], sizeof p))
+			return -EFAULT;
+		if ((p.bitmap >= (1ull << 47) && p.bitmap < HYPERVISOR_VIRT_END) ||
+		    p.nr_ports > 65536)
+			return -EINVAL;
+		v->iobmp = p.bitmap;
+		v->iobmp_limit = p.nr_ports;
 		return 0;
+	}
 	default:
 		return -ENOSYS;
 	}

@@ -167,8 +167,10 @@ static int bounce_to(struct vcpu *v, uint64_t handler, bool has_err, uint64_t er
 	}
 	sp &= ~15ull;
 	uint64_t cs = was_kernel ? (f->cs & ~3ull) : f->cs;
+	/* With VMASST architectural_iopl the guest's RFLAGS carry its IOPL. */
 	uint64_t rflags = (f->rflags & ~(uint64_t)(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) |
-			  (saved_mask ? 0 : X86_EFLAGS_IF);
+			  (saved_mask ? 0 : X86_EFLAGS_IF) |
+			  (vcpu_architectural_iopl(v) ? (uint64_t)v->iopl << 12 : 0);
 	words[n++] = v->regs->rcx;
 	words[n++] = v->regs->r11;
 	if (has_err)
@@ -224,6 +226,8 @@ long do_iret(struct vcpu *v)
 		domain_crash(v->d, "iret to user mode without a user page table");
 		return HC_NORETURN;
 	}
+	if (vcpu_architectural_iopl(v))
+		v->iopl = (c.rflags >> 12) & 3;
 	v->regs->rax = c.rax;
 	if (c.flags & VGCF_IN_SYSCALL) {
 		v->regs->rcx = c.rip;
@@ -384,10 +388,14 @@ static void prepare_resume(struct vcpu *v)
 	struct vcpu_info *vi = v->vinfo;
 	struct x86_trap_frame *f = v->frame;
 
-	fault_noncanonical_rip(v);
+	/* The frame may be a hypervisor stub's, interrupted by a #DB: that
+	 * one resumes as it is. */
+	bool guest_frame = (f->cs & 3) == 3;
+	if (guest_frame)
+		fault_noncanonical_rip(v);
 	if (atomic_exchange(&v->flush_pending, false))
 		v->ptw_flush = 1;
-	if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) &&
+	if (guest_frame && __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) &&
 	    !vi->evtchn_upcall_mask && v->event_cb) {
 		bounce_to(v, v->event_cb, false, 0, true);
 		regs_dirty(v);
@@ -489,6 +497,9 @@ static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 	struct x86_trap_frame *f = v->frame;
 
 	switch (vec) {
+	case 1:
+		debugreg_guest_db(v);
+		break;
 	case 14: {
 		uint64_t cr2 = v->sregs->cr2;
 		if (emulate_m2p_fault(v, cr2, err))
@@ -549,6 +560,12 @@ static void handle_trap(struct vcpu *v)
 			handle_hypercall(v);
 		else
 			handle_user_syscall(v);
+		return;
+	}
+	if ((f->cs & 3) != 3 && vec == 1) {
+		/* Resume the stub; a single step must not walk through it. */
+		debugreg_hv_db(v);
+		f->rflags &= ~(uint64_t)X86_EFLAGS_TF;
 		return;
 	}
 	if ((f->cs & 3) != 3) {
@@ -838,6 +855,7 @@ int vcpu_create(struct domain *d, unsigned id)
 		goto fail;
 	}
 	v->vinfo->evtchn_upcall_mask = 1;
+	debugreg_reset(v);
 	v->periodic_ns = 10000000;   /* Xen starts PV vCPUs with a 10 ms tick */
 	d->vcpus[id] = v;
 	return 0;
@@ -901,7 +919,9 @@ int vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c)
 	v->sregs->fs.base = c->fs_base;
 	v->sregs->gs.base = c->gs_base_kernel;
 	v->iopl = (u->rflags >> 12) & 3;
-	memcpy(v->debugreg, c->debugreg, sizeof v->debugreg);
+	rc = debugreg_load_context(v, c->debugreg);
+	if (rc)
+		return rc;
 	if (c->gdt_ents) {
 		rc = vcpu_set_gdt(v, c->gdt_frames, c->gdt_ents);
 		if (rc)

@@ -114,6 +114,10 @@ void kvm_sregs_enter_cpl0(struct kvm_sregs *s);
 /* Whether KVM holds an exception or interrupt not yet delivered to the
  * guest (the vCPU was stopped in the middle of an event delivery). */
 bool kvm_vcpu_event_in_flight(struct kvm_vcpu *vc);
+/* The vCPU's hardware debug registers (DR0-3, DR6, DR7). */
+int kvm_vcpu_set_debugregs(struct kvm_vcpu *vc, const uint64_t addr[4], uint64_t dr6,
+			   uint64_t dr7);
+int kvm_vcpu_get_debugregs(struct kvm_vcpu *vc, uint64_t addr[4], uint64_t *dr6, uint64_t *dr7);
 /* Read the guest TSC (MSR 0x10) of a vCPU. */
 int kvm_vcpu_read_tsc(struct kvm_vcpu *vc, uint64_t *tsc);
 
