@@ -317,6 +317,8 @@ int emulate_priv_op(struct vcpu *v, unsigned vector);
 /* Whether the current mode may use I/O instructions by the virtual IOPL
  * (Xen: guest kernel mode is CPL 1, or 0 with VMASST architectural_iopl). */
 bool vcpu_iopl_ok(const struct vcpu *v);
+/* The guest's CR4 (emulated mov, or a vcpu_guest_context). */
+void vcpu_set_guest_cr4(struct vcpu *v, uint64_t val);
 /* VMASST_TYPE_architectural_iopl: the IOPL lives in the guest's RFLAGS. */
 bool vcpu_architectural_iopl(const struct vcpu *v);
 /* A #PF at va in Xen's read-only M2P range (which some hosts reserve):

@@ -30,8 +30,13 @@
 
 #define CR0_TS 0x8ull
 #define CR4_TSD 0x4ull
-/* CR4 bits a PV guest may think it controls (Xen's pv_fixup_guest_cr4). */
-#define CR4_GUEST_MASK (0x4ull /*TSD*/ | 0x8ull /*DE*/ | 0x10000ull /*FSGSBASE*/)
+/* CR4 bits a PV guest controls (Xen's PV_CR4_GUEST_MASK, less OSXSAVE:
+ * kxen offers no XSAVE) and the hardware bits it may see. */
+#define CR4_DE       0x8ull
+#define CR4_FSGSBASE 0x10000ull
+#define CR4_GUEST_MASK (CR4_TSD | CR4_DE | CR4_FSGSBASE)
+#define CR4_VISIBLE  (0x20ull /*PAE*/ | 0x40ull /*MCE*/ | 0x200ull /*OSFXSR*/ | \
+		      0x400ull /*OSXMMEXCPT*/)
 
 /* Memory as the faulting mode sees it: user code through the user tables. */
 static size_t cb_fetch(void *ctx, uint64_t addr, uint8_t *buf, size_t len)
@@ -75,7 +80,7 @@ static int cb_read_cr(void *ctx, unsigned cr, uint64_t *val)
 		*val = (v->in_kernel ? v->kernel_root : v->user_root) << 12;
 		return X86EMU_CB_OK;
 	case 4:
-		*val = (v->sregs->cr4 & ~CR4_GUEST_MASK) | v->guest_cr4;
+		*val = (v->sregs->cr4 & CR4_VISIBLE) | v->guest_cr4;
 		return X86EMU_CB_OK;
 	default:
 		return X86EMU_CB_GP;
@@ -95,7 +100,7 @@ static int cb_write_cr(void *ctx, unsigned cr, uint64_t val)
 		v->vm_cr0_ts = !!(val & CR0_TS);
 		return X86EMU_CB_OK;
 	case 4:
-		v->guest_cr4 = val & CR4_GUEST_MASK;   /* the rest is filtered */
+		vcpu_set_guest_cr4(v, val);   /* the rest is filtered, as in Xen */
 		return X86EMU_CB_OK;
 	default:
 		return X86EMU_CB_GP;
@@ -198,6 +203,30 @@ static int cb_cpuid(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 	if (leaf == 1)
 		out[1] = (out[1] & 0x00ffffff) | (v->id << 24);
 	return X86EMU_CB_OK;
+}
+
+/*
+ * Xen's pv_fixup_guest_cr4: the guest keeps the bits of CR4_GUEST_MASK its
+ * CPUID policy offers.  FSGSBASE is also loaded into the vCPU, so on hosts
+ * that honour the VM's CR4 (VT-x, AMD-V) {RD,WR}{FS,GS}BASE fault exactly
+ * while the guest has not enabled them; PVM hosts run guest code with the
+ * host's CR4, where they always work (docs/xtf.md).
+ */
+void vcpu_set_guest_cr4(struct vcpu *v, uint64_t val)
+{
+	uint32_t leaf7[4];
+
+	cpuid_policy(7, 0, leaf7);
+	if (!(leaf7[1] & 1))
+		val &= ~CR4_FSGSBASE;
+	v->guest_cr4 = val & CR4_GUEST_MASK;
+	if (!cpuid_fsgsbase_follows_vm_cr4())
+		return;   /* KVM would refuse the bit */
+	uint64_t hw = (v->sregs->cr4 & ~CR4_FSGSBASE) | (v->guest_cr4 & CR4_FSGSBASE);
+	if (hw != v->sregs->cr4) {
+		v->sregs->cr4 = hw;
+		v->kvm.run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+	}
 }
 
 bool vcpu_architectural_iopl(const struct vcpu *v)

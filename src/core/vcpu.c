@@ -919,6 +919,7 @@ int vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c)
 	v->sregs->fs.base = c->fs_base;
 	v->sregs->gs.base = c->gs_base_kernel;
 	v->iopl = (u->rflags >> 12) & 3;
+	vcpu_set_guest_cr4(v, c->ctrlreg[4]);
 	rc = debugreg_load_context(v, c->debugreg);
 	if (rc)
 		return rc;

@@ -37,6 +37,7 @@ canonical||0
 mc-iret||0
 debugreg||0
 iopl||0
+fsgsbase||0
 "
 
 if [ ! -x "$RUN" ]; then
@@ -101,6 +102,10 @@ while IFS='|' read -r name flags want; do
 	# PVM-style KVM takes a guest's debug registers but never arms them.
 	if [ "$name" = debugreg ] && [ -d /sys/module/kvm_pvm ]; then
 		extra=(--cmdline no-hw-breakpoints)
+	fi
+	# ... and runs guest code with its own CR4 (FSGSBASE always on).
+	if [ "$name" = fsgsbase ] && [ -d /sys/module/kvm_pvm ]; then
+		extra=(--cmdline fsgsbase-always)
 	fi
 	# shellcheck disable=SC2086 # flags is a word list
 	timeout $((TIMEOUT + 30)) "$RUN" --memory "$MEMORY" --timeout "$TIMEOUT" \

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -36,8 +38,9 @@ static struct {
 		    BIT(15) /*PDCM*/ | BIT(17) /*PCID*/ | BIT(18) /*DCA*/ | BIT(21) /*X2APIC*/ | \
 		    BIT(24) /*TSC_DEADLINE*/ | BIT(26) /*XSAVE*/ | BIT(27) /*OSXSAVE*/ | \
 		    BIT(28) /*AVX*/ | BIT(29) /*F16C*/)
-/* leaf 7.0: only plain integer extensions stay visible */
-#define EBX_KEEP_7 (BIT(3) /*BMI1*/ | BIT(8) /*BMI2*/ | BIT(9) /*ERMS*/ | BIT(18) /*RDSEED*/ | \
+/* leaf 7.0: plain integer extensions, and FSGSBASE (Xen offers it to PV
+ * guests; the guest's CR4 enables it) */
+#define EBX_KEEP_7 (BIT(0) /*FSGSBASE*/ | BIT(3) /*BMI1*/ | BIT(8) /*BMI2*/ | BIT(9) /*ERMS*/ | BIT(18) /*RDSEED*/ | \
 		    BIT(19) /*ADX*/ | BIT(23) /*CLFLUSHOPT*/ | BIT(24) /*CLWB*/ | BIT(29) /*SHA*/)
 /* 0x80000001 */
 #define EDX_HIDE_X1 (BIT(26) /*PDPE1GB*/)
@@ -106,6 +109,33 @@ static void xen_leaf(uint32_t leaf, uint32_t out[4])
 	}
 }
 
+bool kvm_host_is_pvm(void)
+{
+	static int pvm = -1;
+	struct stat st;
+	if (pvm < 0)
+		pvm = stat("/sys/module/kvm_pvm", &st) == 0;
+	return pvm;
+}
+
+bool cpuid_fsgsbase_follows_vm_cr4(void)
+{
+	const struct kvm_cpuid_entry2 *e = host_leaf(7, 0);
+	return e && (e->ebx & BIT(0));
+}
+
+/*
+ * PVM hosts run guest code with the host's CR4: {RD,WR}{FS,GS}BASE work
+ * in the guest whenever the host kernel enabled them (HWCAP2_FSGSBASE),
+ * though KVM does not list the feature.  Telling the guest keeps its
+ * kernel from losing bases its user programs set with them.
+ */
+static bool fsgsbase_usable(void)
+{
+	return cpuid_fsgsbase_follows_vm_cr4() ||
+	       (kvm_host_is_pvm() && (getauxval(AT_HWCAP2) & 2 /* HWCAP2_FSGSBASE */));
+}
+
 void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
 	if (leaf >= 0x40000000 && leaf < 0x40010000) {
@@ -132,7 +162,8 @@ void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		break;
 	case 7:
 		if (subleaf == 0) {
-			out[1] &= EBX_KEEP_7;
+			out[1] &= EBX_KEEP_7 & ~BIT(0);
+			out[1] |= fsgsbase_usable() ? BIT(0) : 0;
 			out[2] = 0;
 			out[3] &= BIT(10) /*MD_CLEAR*/ | BIT(26) /*IBRS*/ | BIT(27) /*STIBP*/ |
 				  BIT(29) /*ARCH_CAP*/ | BIT(31) /*SSBD*/;

@@ -125,6 +125,12 @@ int kvm_vcpu_read_tsc(struct kvm_vcpu *vc, uint64_t *tsc);
  * prefix answer from this policy). */
 void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 int kvm_vcpu_set_cpuid(struct kvm_vm *vm, struct kvm_vcpu *vc);
+/* KVM offers FSGSBASE: the VM's CR4.FSGSBASE decides whether the guest
+ * can use the instructions (VT-x, AMD-V). */
+bool cpuid_fsgsbase_follows_vm_cr4(void);
+/* The host's KVM is PVM-style (kvm_pvm): guest code runs at the host's
+ * CPL3 with the host's CR4, CPL0 is emulated. */
+bool kvm_host_is_pvm(void);
 
 /* Build a 64-bit code/data or system descriptor. */
 uint64_t x86_desc(uint32_t base, uint32_t limit, unsigned type, unsigned dpl,
