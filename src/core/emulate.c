@@ -413,6 +413,32 @@ int emulate_priv_op(struct vcpu *v, unsigned vector)
 	return rc;
 }
 
+/* ---- #SS or #GP for a non-canonical address ------------------------------ */
+
+/*
+ * In 64-bit mode a non-canonical data address faults #SS(0) only when it
+ * goes through SS: an RSP/RBP base without an FS/GS override, or the
+ * stack itself; otherwise #GP(0), whatever the CS/DS/ES/SS prefix.  PVM
+ * hosts route such faults through KVM's emulator, which answers #SS for
+ * any SS prefix; decode the instruction once and give the guest what the
+ * hardware (and Xen) gives.
+ */
+bool emulate_ss_fault_is_gp(struct vcpu *v)
+{
+	struct x86emu_regs e;
+	struct x86emu_outcome out;
+
+	regs_in(v, &e);
+	if (x86emu_fetch_decode(&e, &emu_ops, v, &out) != X86EMU_DONE || !out.insn.has_mem)
+		return false;
+	const struct x86emu_insn *in = &out.insn;
+	if (is_canonical(x86emu_insn_ea(in, &e)))
+		return false;   /* the stack faulted */
+	bool via_ss = in->seg == X86EMU_SEG_DEFAULT &&
+		      (in->base == X86EMU_RSP || in->base == X86EMU_RBP);
+	return !via_ss;
+}
+
 /* ---- Xen's read-only M2P at its ABI address ----------------------------- */
 
 #define PFEC_PRESENT 0x1u

@@ -500,6 +500,10 @@ static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 	case 1:
 		debugreg_guest_db(v);
 		break;
+	case 12:
+		if (err == 0 && emulate_ss_fault_is_gp(v))
+			vec = 13;
+		break;
 	case 14: {
 		uint64_t cr2 = v->sregs->cr2;
 		if (emulate_m2p_fault(v, cr2, err))
