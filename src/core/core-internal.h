@@ -317,6 +317,8 @@ int emulate_priv_op(struct vcpu *v, unsigned vector);
 /* Whether the current mode may use I/O instructions by the virtual IOPL
  * (Xen: guest kernel mode is CPL 1, or 0 with VMASST architectural_iopl). */
 bool vcpu_iopl_ok(const struct vcpu *v);
+/* The error code the hardware gives a #GP the host reported as #GP(0). */
+uint64_t emulate_gp_error_code(struct vcpu *v, uint64_t err);
 /* A #SS(0) from guest code that the hardware would have made #GP(0). */
 bool emulate_ss_fault_is_gp(struct vcpu *v);
 /* The guest's CR4 (emulated mov, or a vcpu_guest_context). */

@@ -439,6 +439,47 @@ bool emulate_ss_fault_is_gp(struct vcpu *v)
 	return !via_ss;
 }
 
+/* ---- far CALL/JMP through the LDT ----------------------------------------- */
+
+static bool host_is_amd(void)
+{
+	uint32_t r[4];
+	cpuid_policy(0, 0, r);
+	return r[1] == 0x68747541u /* "Auth" */ || r[1] == 0x6f677948u /* "Hygo" */;
+}
+
+/*
+ * A far CALL/JMP through a selector beyond the LDT's limit faults
+ * #GP(selector) (XSA-298's attack: no LDT at all).  PVM hosts route the
+ * #GP through KVM's emulator, which answers #GP(0); read the far pointer
+ * once from the decoded instruction and give the error code the hardware
+ * gives.  Anything else keeps the original error code.
+ */
+uint64_t emulate_gp_error_code(struct vcpu *v, uint64_t err)
+{
+	struct x86emu_regs e;
+	struct x86emu_outcome out;
+	uint16_t sel;
+
+	if (err != 0)
+		return err;
+	regs_in(v, &e);
+	if (x86emu_fetch_decode(&e, &emu_ops, v, &out) != X86EMU_DONE)
+		return err;
+	const struct x86emu_insn *in = &out.insn;
+	unsigned digit = (in->modrm >> 3) & 7;
+	if (in->map != X86EMU_MAP_ONE || in->opcode != 0xff || !in->has_mem ||
+	    (digit != 3 && digit != 5))
+		return err;
+	/* m16:16/32/64; AMD reads m16:32 even with REX.W */
+	unsigned off = in->opsize == 8 && host_is_amd() ? 4 : in->opsize;
+	if (guest_copy_from_current(v, &sel, x86emu_insn_ea(in, &e) + off, 2))
+		return err;
+	if ((sel & 4) && (sel >> 3) >= v->ldt_ents)
+		return sel & ~3u;
+	return err;
+}
+
 /* ---- Xen's read-only M2P at its ABI address ----------------------------- */
 
 #define PFEC_PRESENT 0x1u

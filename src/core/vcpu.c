@@ -521,6 +521,7 @@ static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 			soft_int(v, (err >> 3) & 255);
 			return;
 		}
+		err = emulate_gp_error_code(v, err);
 		break;
 	case 6:
 		if (soft_int_from_ud(v))
