@@ -129,10 +129,14 @@ run_one() {
 	return $rc
 }
 
-# The line XTF printed before its verdict (the reason for a SKIP/FAILURE).
+# Why a run did not succeed: XTF's first Fail/Error line, else the line it
+# printed just before its verdict (a SKIP's reason).
 reason_of() {
-	tr -d '\r' <"$1" | grep -v '^\[ *[0-9.]*\]' | awk '!seen[$0]++' |
-		grep -B1 -m1 '^Test result:' | head -n1 | cut -c1-100
+	local text
+	text=$(tr -d '\r' <"$1" | grep -v '^\[ *[0-9.]*\]' | awk '!seen[$0]++' |
+		sed '/^Test result:/q')
+	{ grep -m1 -E '^ *(Fail|Error)' <<<"$text" || tail -n2 <<<"$text" | head -n1; } |
+		sed 's/^ *//' | cut -c1-100
 }
 
 declare -A count
