@@ -260,6 +260,50 @@ static void check_step_over_hypercall(void)
 	EXPECT_EQ(set_dr(6, DR6_DEFAULT), 0);
 }
 
+static volatile unsigned bp_hits;
+static volatile uint64_t bp_rip;
+
+static uint64_t bp_handler(struct trap_frame *f)
+{
+	bp_hits++;
+	bp_rip = f->rip;
+	return 0;
+}
+
+/*
+ * MOV SS holds a single-step trap back over the next instruction: after
+ * an INT3 it arrives inside the hypervisor's entry stub (CVE-2018-8897),
+ * whose own frame must survive.  Like Xen, the hypervisor drops that #DB;
+ * the guest gets its #BP, and TF (still set in the #BP frame) steps on.
+ */
+static void check_movss_int3(void)
+{
+	extern const uint8_t movss_after[], movss_next[];
+	unsigned db0 = db_hits, bp0 = bp_hits;
+
+	trap_set_handler(1, step_handler);
+	trap_set_handler(3, bp_handler);
+	__asm__ __volatile__("movl %%ss, %%eax\n\t"
+	                     "pushfq\n\t"
+	                     "orq $0x100, (%%rsp)\n\t"
+	                     "popfq\n\t"                  /* TF from the next insn on */
+	                     "movl %%eax, %%ss\n\t"
+	                     "int3\n"
+	                     "movss_after:\n\t"
+	                     "nop\n"
+	                     "movss_next:"
+	                     ::: "rax", "memory", "cc");
+	trap_set_handler(1, db_handler);
+	trap_set_handler(3, NULL);
+	CHECK(bp_hits == bp0 + 1, "mov ss; int3: %u #BP", bp_hits - bp0);
+	EXPECT_EQ(bp_rip, (uintptr_t)movss_after);
+	CHECK(db_hits - db0 <= 1, "mov ss; int3: %u #DB", db_hits - db0);
+	if (db_hits != db0)
+		EXPECT_EQ(db_rip, (uintptr_t)movss_next);
+	EXPECT_EQ(set_dr(6, DR6_DEFAULT), 0);
+	printk("debugreg: mov ss; int3 under TF -> #BP, %u #DB after it\n", db_hits - db0);
+}
+
 static uint64_t user_outb_80(uint64_t unused)
 {
 	(void)unused;
@@ -316,6 +360,7 @@ void test_main(void)
 	check_validation();
 	check_single_step();
 	check_step_over_hypercall();
+	check_movss_int3();
 	check_io_breakpoint();
 	check_watchpoints();
 }

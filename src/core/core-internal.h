@@ -124,6 +124,7 @@ struct vcpu {
 	pthread_cond_t wake_cond;
 	atomic_bool kicked;
 	bool resume_pending;               /* the trap frame holds state to resume */
+	bool resume_db_stack;              /* resume a stub from its #DB frame */
 	bool rekick;                       /* interrupted inside a stub */
 	uint64_t cpu_time_ns;
 	int64_t run_started_ns;

@@ -382,11 +382,50 @@ static void fault_noncanonical_rip(struct vcpu *v)
 			     (unsigned long long)v->frame->rip);
 }
 
+static struct x86_trap_frame *db_frame(struct vcpu *v)
+{
+	return (struct x86_trap_frame *)(v->d->hv + v->hvl.stack + HV_DB_STACK_TOP -
+					 sizeof(struct x86_trap_frame));
+}
+
+/*
+ * A #DB enters on its own stack (IST2).  From guest code nothing else was
+ * in flight: move its frame to the usual place and handle it like any
+ * trap.  In a stub (a MOV SS shadow carried it past INT n or SYSCALL) the
+ * stub's own entry frame is still on IST1: note the #DB and resume the
+ * stub from the #DB frame.  Returns true in that case.
+ */
+static bool db_on_own_stack(struct vcpu *v)
+{
+	struct x86_trap_frame *df = db_frame(v);
+
+	if (v->regs->rsp != hv_va(v->hvl.stack + HV_DB_STACK_TOP) - sizeof *df)
+		return false;
+	if ((df->cs & 3) == 3) {
+		*v->frame = *df;
+		return false;
+	}
+	debugreg_hv_db(v);
+	df->rflags &= ~(uint64_t)X86_EFLAGS_TF;   /* never single-step a stub */
+	v->resume_db_stack = true;
+	return true;
+}
+
 /* Enter guest code: deliver pending events, then pick the resume stub. */
 static void prepare_resume(struct vcpu *v)
 {
 	struct vcpu_info *vi = v->vinfo;
 	struct x86_trap_frame *f = v->frame;
+
+	if (v->resume_db_stack) {
+		/* Back into the interrupted stub; everything else waits for
+		 * its own exit. */
+		v->resume_db_stack = false;
+		v->regs->rsp = hv_va(v->hvl.stack + HV_DB_STACK_TOP) - sizeof *f;
+		v->regs->rip = hv_va(v->d->hvl.stubs + hv_stub_iret());
+		regs_dirty(v);
+		return;
+	}
 
 	/* The frame may be a hypervisor stub's, interrupted by a #DB: that
 	 * one resumes as it is. */
@@ -550,8 +589,10 @@ static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 static void handle_trap(struct vcpu *v)
 {
 	struct x86_trap_frame *f = v->frame;
-	unsigned vec = (unsigned)f->vector;
 
+	if (db_on_own_stack(v))
+		return;
+	unsigned vec = (unsigned)f->vector;
 	if (f->vector > 255) {
 		domain_crash(v->d, "corrupt trap frame");
 		return;
@@ -565,12 +606,6 @@ static void handle_trap(struct vcpu *v)
 			handle_hypercall(v);
 		else
 			handle_user_syscall(v);
-		return;
-	}
-	if ((f->cs & 3) != 3 && vec == 1) {
-		/* Resume the stub; a single step must not walk through it. */
-		debugreg_hv_db(v);
-		f->rflags &= ~(uint64_t)X86_EFLAGS_TF;
 		return;
 	}
 	if ((f->cs & 3) != 3) {

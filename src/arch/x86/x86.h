@@ -39,6 +39,9 @@
 #define HV_GDT_PAGES    16
 #define HV_LDT_PAGES    16
 #define HV_STACK_PAGES  2
+/* The lower page of the stack area is #DB's IST stack (IST2); every other
+ * vector enters on IST1 at the top, which never needs a whole page. */
+#define HV_DB_STACK_TOP 4096ull
 #define HV_PTW_MAX      255   /* entries in one page-table write batch */
 #define HV_GRANT_FRAMES 32
 
