@@ -17,7 +17,7 @@
 #   --timeout S       seconds per test (default 60)
 #   --markdown        print the table as Markdown (for docs/xtf.md)
 #   --no-build        use XTF_DIR as built
-#   --logs DIR        keep each run's console output there
+#   --logs DIR        keep each run's console output there, and kxend.log
 #                     (default $BUILD/test-logs/xtf)
 #
 # Exit status: 0 when no run ended in FAILURE, ERROR, CRASH or TIMEOUT.
@@ -90,7 +90,8 @@ stop_daemon() {
 	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
 	kill -9 "$pid" 2>/dev/null
 }
-trap 'stop_daemon; rm -rf "$WORK"' EXIT
+# kxend's own log (warnings, sanitizer reports) is kept with the console logs.
+trap 'stop_daemon; cp "$KXEN_RUNDIR/kxend.log" "$LOGS/kxend.log" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 # cfg_get KEY CFG: the value of a simple `key = value` line, quotes removed.
 cfg_get() {
