@@ -10,7 +10,7 @@
 guests_saved_goal := $(.DEFAULT_GOAL)
 
 GUEST_NAMES := hello hypercall-page cpuid traps mmu events time multicall \
-               smp hostile user idle bench-trap callback m2p softint canonical mc-iret debugreg iopl fsgsbase
+               smp hostile user idle bench-trap callback m2p softint canonical mc-iret debugreg iopl fsgsbase xsave
 GUEST_NAMES += spin latency
 GUESTS := $(foreach g,$(GUEST_NAMES),$(BUILD)/guests/$(g).elf)
 

@@ -90,10 +90,12 @@ struct vcpu {
 	uint32_t dr7_emul;                 /* DR7 enables of emulated I/O breakpoints */
 	uint64_t vm_cr0_ts;
 	uint64_t guest_cr4;
+	uint64_t xcr0;                     /* XSETBV's value (x87 until then) */
 	unsigned iopl;                     /* virtual IOPL, 0-3 */
 	uint64_t iobmp;                    /* guest VA of the I/O bitmap */
 	uint32_t iobmp_limit;              /* ports it covers (0 = none) */
 	bool io_bp_hit;                    /* an emulated port access hit an I/O breakpoint */
+	bool emulating_ud;                 /* the emulated instruction raised #UD */
 	struct vcpu_info *vinfo;           /* legacy slot or registered area */
 	bool vinfo_registered;
 	uint64_t runstate_va;              /* guest VA, 0 = none */

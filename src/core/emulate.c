@@ -30,11 +30,12 @@
 
 #define CR0_TS 0x8ull
 #define CR4_TSD 0x4ull
-/* CR4 bits a PV guest controls (Xen's PV_CR4_GUEST_MASK, less OSXSAVE:
- * kxen offers no XSAVE) and the hardware bits it may see. */
+/* CR4 bits a PV guest controls (Xen's PV_CR4_GUEST_MASK) and the hardware
+ * bits it may see. */
 #define CR4_DE       0x8ull
 #define CR4_FSGSBASE 0x10000ull
-#define CR4_GUEST_MASK (CR4_TSD | CR4_DE | CR4_FSGSBASE)
+#define CR4_OSXSAVE  0x40000ull
+#define CR4_GUEST_MASK (CR4_TSD | CR4_DE | CR4_FSGSBASE | CR4_OSXSAVE)
 #define CR4_VISIBLE  (0x20ull /*PAE*/ | 0x40ull /*MCE*/ | 0x200ull /*OSFXSR*/ | \
 		      0x400ull /*OSXMMEXCPT*/)
 
@@ -200,8 +201,43 @@ static int cb_cpuid(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
 	struct vcpu *v = ctx;
 	cpuid_policy(leaf, subleaf, out);
-	if (leaf == 1)
+	if (leaf == 1) {
 		out[1] = (out[1] & 0x00ffffff) | (v->id << 24);
+		/* OSXSAVE mirrors the guest's CR4, except that (Xen's PV ABI,
+		 * which Linux relies on) the guest kernel's forced-emulation
+		 * CPUID sees it whenever XSAVE is offered. */
+		if ((v->guest_cr4 & CR4_OSXSAVE) ||
+		    (v->emulating_ud && v->in_kernel && cpuid_xcr0_offered()))
+			out[2] |= 1u << 27;
+	}
+	/* The XSAVE area sizes follow the XCR0 in force. */
+	if (leaf == 0xd && subleaf == 0 && out[0])
+		out[1] = cpuid_xsave_size(v->xcr0, false);
+	if (leaf == 0xd && subleaf == 1 && out[1])
+		out[1] = cpuid_xsave_size(v->xcr0, true);
+	return X86EMU_CB_OK;
+}
+
+/*
+ * XSETBV (Xen's handle_xsetbv): guest kernel only, with CR4.OSXSAVE, XCR0
+ * only; x87 always on, AVX only with SSE, nothing beyond what CPUID
+ * offers.  KVM loads the value for the guest where the VM's CR4.OSXSAVE
+ * follows the guest's; PVM hosts run guest code with their own XCR0.
+ */
+static int cb_xsetbv(void *ctx, uint32_t xcr, uint64_t val)
+{
+	struct vcpu *v = ctx;
+
+	if (from_user(ctx))
+		return X86EMU_CB_GP;
+	if (!(v->guest_cr4 & CR4_OSXSAVE))
+		return X86EMU_CB_UD;
+	if (xcr != 0 || !(val & XSTATE_X87) || (val & ~cpuid_xcr0_offered()) ||
+	    ((val & XSTATE_YMM) && !(val & XSTATE_SSE)))
+		return X86EMU_CB_GP;
+	if (kvm_vcpu_set_xcr0(&v->kvm, val))
+		return X86EMU_CB_GP;
+	v->xcr0 = val;
 	return X86EMU_CB_OK;
 }
 
@@ -215,14 +251,21 @@ static int cb_cpuid(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 void vcpu_set_guest_cr4(struct vcpu *v, uint64_t val)
 {
 	uint32_t leaf7[4];
+	uint64_t hw_bits = 0;
 
 	cpuid_policy(7, 0, leaf7);
 	if (!(leaf7[1] & 1))
 		val &= ~CR4_FSGSBASE;
+	if (!cpuid_xcr0_offered())
+		val &= ~CR4_OSXSAVE;
 	v->guest_cr4 = val & CR4_GUEST_MASK;
-	if (!cpuid_fsgsbase_follows_vm_cr4())
-		return;   /* KVM would refuse the bit */
-	uint64_t hw = (v->sregs->cr4 & ~CR4_FSGSBASE) | (v->guest_cr4 & CR4_FSGSBASE);
+	/* Into the vCPU where KVM honours them (not on PVM hosts, where
+	 * guest code runs with the host's CR4, and KVM may refuse them). */
+	if (cpuid_fsgsbase_follows_vm_cr4())
+		hw_bits |= CR4_FSGSBASE;
+	if (!kvm_host_is_pvm())
+		hw_bits |= CR4_OSXSAVE;
+	uint64_t hw = (v->sregs->cr4 & ~hw_bits) | (v->guest_cr4 & hw_bits);
 	if (hw != v->sregs->cr4) {
 		v->sregs->cr4 = hw;
 		v->kvm.run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
@@ -328,6 +371,7 @@ static const struct x86emu_ops emu_ops = {
 	.port_out = cb_port_out,
 	.wbinvd = cb_wbinvd,
 	.rdtsc = cb_rdtsc,
+	.xsetbv = cb_xsetbv,
 };
 
 /* The guest's registers as x86emu sees them: RIP, RSP and RFLAGS live in
@@ -402,9 +446,9 @@ int emulate_priv_op(struct vcpu *v, unsigned vector)
 	enum x86emu_status st;
 	int rc;
 
-	(void)vector;
 	regs_in(v, &e);
 	v->io_bp_hit = false;
+	v->emulating_ud = vector == 6;
 	st = x86emu_emulate_priv(&e, &emu_ops, v, &out);
 	rc = finish(v, st, &e, &out);
 	/* An I/O breakpoint traps after the instruction, as on hardware. */

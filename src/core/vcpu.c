@@ -896,6 +896,7 @@ int vcpu_create(struct domain *d, unsigned id)
 	}
 	v->vinfo->evtchn_upcall_mask = 1;
 	debugreg_reset(v);
+	v->xcr0 = XSTATE_X87;
 	v->periodic_ns = 10000000;   /* Xen starts PV vCPUs with a 10 ms tick */
 	d->vcpus[id] = v;
 	return 0;

@@ -38,6 +38,7 @@ mc-iret||0
 debugreg||0
 iopl||0
 fsgsbase||0
+xsave||0
 "
 
 if [ ! -x "$RUN" ]; then

@@ -121,6 +121,8 @@ bool kvm_vcpu_event_in_flight(struct kvm_vcpu *vc);
 int kvm_vcpu_set_debugregs(struct kvm_vcpu *vc, const uint64_t addr[4], uint64_t dr6,
 			   uint64_t dr7);
 int kvm_vcpu_get_debugregs(struct kvm_vcpu *vc, uint64_t addr[4], uint64_t *dr6, uint64_t *dr7);
+/* The vCPU's XCR0 (KVM_SET_XCRS). */
+int kvm_vcpu_set_xcr0(struct kvm_vcpu *vc, uint64_t xcr0);
 /* Read the guest TSC (MSR 0x10) of a vCPU. */
 int kvm_vcpu_read_tsc(struct kvm_vcpu *vc, uint64_t *tsc);
 
@@ -128,6 +130,15 @@ int kvm_vcpu_read_tsc(struct kvm_vcpu *vc, uint64_t *tsc);
  * prefix answer from this policy). */
 void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 int kvm_vcpu_set_cpuid(struct kvm_vm *vm, struct kvm_vcpu *vc);
+/* XSAVE state components (XCR0 bits). */
+#define XSTATE_X87 0x1ull
+#define XSTATE_SSE 0x2ull
+#define XSTATE_YMM 0x4ull
+/* The XCR0 bits a guest may enable (0: no XSAVE offered). */
+uint64_t cpuid_xcr0_offered(void);
+/* Bytes of the XSAVE area (XSAVEC's compacted one) for those of xcr0's
+ * components offered. */
+uint32_t cpuid_xsave_size(uint64_t xcr0, bool compacted);
 /* KVM offers FSGSBASE: the VM's CR4.FSGSBASE decides whether the guest
  * can use the instructions (VT-x, AMD-V). */
 bool cpuid_fsgsbase_follows_vm_cr4(void);
