@@ -131,11 +131,15 @@ static void check_one(const struct rcase *c, uint64_t mem, uint64_t v, unsigned 
 	memcpy(init_mem + BASE_OFF, &mem, 8);
 	init_state(&s0, v, variant | (sib ? 4 : 0));
 
-	memcpy(page, c->code, c->len);
-	page[c->len] = 0xc3;
-	memcpy(scratch, init_mem, SCRATCH_LEN);
+	/* valgrind's CPU lacks some of these forms (63 without REX.W, 66 0f
+	 * b6): there only the emulator runs, for its memory checking */
 	s1 = s0;
-	x86emu_test_run_native(&s1, page);
+	if (ORACLE_TRUSTED()) {
+		memcpy(page, c->code, c->len);
+		page[c->len] = 0xc3;
+		memcpy(scratch, init_mem, SCRATCH_LEN);
+		x86emu_test_run_native(&s1, page);
+	}
 
 	fake_init(&f, &r, c->code, c->len);
 	memcpy(r.gpr, s0.gpr, sizeof(r.gpr));
