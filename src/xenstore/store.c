@@ -9,14 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* C xenstored's defaults (tools/xenstored, "hard" quotas). */
 static const struct xs_quota quota_defaults = {
 	.max_nodes_per_domain = 1000,
 	.max_watches = 128,
 	.max_transactions = 10,
-	.max_value_size = XS_WIRE_PAYLOAD_MAX,
-	.max_outstanding = 32,
+	.max_node_size = 2048,
+	.max_outstanding = 20,
 	.max_queued_events = 1024,
-	.max_tx_nodes = 2048,
+	.max_tx_nodes = 1024,
+	.max_perms = 5,
+	.max_memory = 2 * 1024 * 1024 + 512 * 1024,
 };
 
 static uint32_t quota_pick(uint32_t asked, uint32_t dflt)
@@ -36,12 +39,14 @@ static void store_set_quota(struct xs_store *st, const struct xs_quota *q)
 		.max_watches = quota_pick(q->max_watches, d->max_watches),
 		.max_transactions = quota_pick(q->max_transactions,
 					       d->max_transactions),
-		.max_value_size = quota_pick(q->max_value_size, d->max_value_size),
+		.max_node_size = quota_pick(q->max_node_size, d->max_node_size),
 		.max_outstanding = quota_pick(q->max_outstanding,
 					      d->max_outstanding),
 		.max_queued_events = quota_pick(q->max_queued_events,
 						d->max_queued_events),
 		.max_tx_nodes = quota_pick(q->max_tx_nodes, d->max_tx_nodes),
+		.max_perms = quota_pick(q->max_perms, d->max_perms),
+		.max_memory = quota_pick(q->max_memory, d->max_memory),
 	};
 }
 
@@ -76,6 +81,8 @@ void xs_destroy(struct xs_store *st)
 	}
 	xs_conn_free(st->self);
 	xs_map_clear(&st->nodes, node_free_cb);
+	for (size_t i = 0; i < sizeof(st->special) / sizeof(st->special[0]); i++)
+		xs_node_free(st->special[i]);
 	free(st->domains);
 	free(st);
 }
@@ -115,8 +122,22 @@ uint32_t xs_domain_nodes(struct xs_store *st, uint32_t domid)
 	return d ? d->nodes : 0;
 }
 
+uint64_t xs_domain_mem(struct xs_store *st, uint32_t domid)
+{
+	struct xs_domain *d = xs_domain_get(st, domid, false);
+
+	return d ? d->mem : 0;
+}
+
+void xs_domain_usage(struct xs_store *st, uint32_t domid, uint32_t *nodes,
+		     uint64_t *mem)
+{
+	*nodes = xs_domain_nodes(st, domid);
+	*mem = xs_domain_mem(st, domid);
+}
+
 /* Counting is best effort if memory runs out: it only feeds the quota. */
-void xs_domain_count(struct xs_store *st, uint32_t domid, int delta)
+static void domain_count(struct xs_store *st, uint32_t domid, int delta)
 {
 	struct xs_domain *d = xs_domain_get(st, domid, delta > 0);
 
@@ -126,6 +147,44 @@ void xs_domain_count(struct xs_store *st, uint32_t domid, int delta)
 		d->nodes = 0;
 	else
 		d->nodes += (uint32_t)delta;
+}
+
+void xs_domain_charge(struct xs_store *st, uint32_t domid, int64_t bytes)
+{
+	struct xs_domain *d = xs_domain_get(st, domid, bytes > 0);
+
+	if (!d)
+		return;
+	if (bytes < 0 && d->mem < (uint64_t)-bytes)
+		d->mem = 0;
+	else
+		d->mem += (uint64_t)bytes;
+}
+
+bool xs_domain_mem_exceeds(struct xs_store *st, uint32_t domid, int64_t grow)
+{
+	if (grow <= 0)
+		return false;
+	return xs_domain_mem(st, domid) + (uint64_t)grow > st->quota.max_memory;
+}
+
+void xs_store_uncharge_node(struct xs_store *st, struct xs_node *n)
+{
+	if (!n->charged)
+		return;
+	domain_count(st, n->charge_owner, -1);
+	xs_domain_charge(st, n->charge_owner, -(int64_t)n->charge_bytes);
+	n->charged = false;
+}
+
+void xs_store_charge_node(struct xs_store *st, struct xs_node *n)
+{
+	xs_store_uncharge_node(st, n);
+	n->charge_owner = n->perms[0].domid;
+	n->charge_bytes = xs_node_mem(n);
+	domain_count(st, n->charge_owner, +1);
+	xs_domain_charge(st, n->charge_owner, n->charge_bytes);
+	n->charged = true;
 }
 
 static void store_link_conn(struct xs_store *st, struct xs_conn *conn)
@@ -253,6 +312,16 @@ static int direct_path(const char *path, char *abs)
 	return xs_path_canonical(0, path, abs);
 }
 
+/* Permissions may also be read and set on the special nodes. */
+static int direct_perms_path(struct xs_store *st, const char *path, char *abs)
+{
+	if (path && xs_special_node(st, path)) {
+		strcpy(abs, path);
+		return 0;
+	}
+	return direct_path(path, abs);
+}
+
 int xs_write(struct xs_store *st, const char *path, const void *val, size_t len)
 {
 	char abs[XS_WIRE_ABS_PATH_MAX + 1];
@@ -330,7 +399,7 @@ int xs_set_perms(struct xs_store *st, const char *path,
 {
 	char abs[XS_WIRE_ABS_PATH_MAX + 1];
 	struct xs_ctx c = store_dom0_ctx(st);
-	int rc = direct_path(path, abs);
+	int rc = direct_perms_path(st, path, abs);
 
 	if (rc)
 		return rc;
@@ -346,7 +415,7 @@ int xs_get_perms(struct xs_store *st, const char *path,
 	char abs[XS_WIRE_ABS_PATH_MAX + 1];
 	struct xs_ctx c = store_dom0_ctx(st);
 	const struct xs_node *n;
-	int rc = direct_path(path, abs);
+	int rc = direct_perms_path(st, path, abs);
 
 	*perms = NULL;
 	*nperms = 0;

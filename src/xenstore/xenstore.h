@@ -35,19 +35,30 @@
 struct xs_store;
 struct xs_conn;
 
-/* Limits applied to unprivileged (guest) connections; dom0 is exempt from
- * the node quota.  Zero fields in the struct given to xs_create() take the
- * default shown. */
+/* Limits applied to unprivileged (guest) connections; dom0 is exempt.
+ * The defaults are C xenstored's.  Zero fields in the struct given to
+ * xs_create() take the default shown.  Every limit holds for what a
+ * transaction commits as well as for single requests. */
 struct xs_quota {
 	uint32_t max_nodes_per_domain;   /* 1000: nodes owned by one domain */
 	uint32_t max_watches;            /* 128 per connection */
 	uint32_t max_transactions;       /* 10 open per connection */
-	uint32_t max_value_size;         /* 4096 bytes */
-	uint32_t max_outstanding;        /* 32 unsent replies before we stop
+	uint32_t max_node_size;          /* 2048 bytes: a 16-byte header, 8
+	                                    per permission, the value and the
+	                                    child names with their NULs */
+	uint32_t max_outstanding;        /* 20 unsent replies before we stop
 	                                    reading a connection's requests */
 	uint32_t max_queued_events;      /* 1024 unsent watch events; more are
 	                                    dropped (and counted) */
-	uint32_t max_tx_nodes;           /* 2048 nodes touched per transaction */
+	uint32_t max_tx_nodes;           /* 1024 nodes touched per transaction */
+	uint32_t max_perms;              /* 5 permissions per node besides the
+	                                    owner's entry */
+	uint32_t max_memory;             /* 2.5 MiB per domain: owned nodes
+	                                    with their paths, open transactions,
+	                                    watches and queued output.  Past it
+	                                    requests that need more fail with
+	                                    ENOMEM and the ring is not read
+	                                    until the guest drains its replies */
 };
 
 struct xs_store *xs_create(const struct xs_quota *quota);
@@ -56,7 +67,12 @@ void xs_destroy(struct xs_store *st);
 /* ---- permissions ---------------------------------------------------------
  * A node's permission list: entry 0 names the owner (who may do anything)
  * and the rights of every domain not listed; later entries give rights to
- * particular domains.  Domain 0 may do anything. */
+ * particular domains.  Domain 0 may do anything.
+ *
+ * The special nodes "@introduceDomain" and "@releaseDomain" carry
+ * permissions too (xs_set_perms/xs_get_perms take their names): their
+ * watch events reach privileged connections and the domains given read
+ * access, nobody else (dom0-only by default, as in C xenstored). */
 enum {
 	XS_PERM_NONE = 0,
 	XS_PERM_READ = 1,
@@ -105,6 +121,9 @@ uint32_t xs_conn_evtchn(const struct xs_conn *conn);
 bool xs_conn_broken(const struct xs_conn *conn);
 /* Watch events dropped because the guest did not read them fast enough. */
 uint64_t xs_conn_dropped_events(const struct xs_conn *conn);
+/* What a domain uses of its quotas: nodes it owns and bytes charged. */
+void xs_domain_usage(struct xs_store *st, uint32_t domid, uint32_t *nodes,
+		     uint64_t *mem);
 
 /* ---- local (dom0 tool) connections ----------------------------------------
  * A byte-stream connection with full privilege, e.g. behind a unix socket:
