@@ -143,40 +143,28 @@ static int xs_home_write(struct kxend *k, uint16_t domid, const char *rel, const
 	return xs_write_str(k->xs, path, val);
 }
 
-static int xs_home_mkdir(struct kxend *k, uint16_t domid, const char *rel)
-{
-	char path[256];
-	snprintf(path, sizeof path, "/local/domain/%u/%s", domid, rel);
-	return xs_mkdir(k->xs, path);
-}
-
-/* The nodes a Linux guest expects in its home, as xl writes them. */
+/* The guest's home, laid out like libxl's (xs_home_create), then the
+ * domain is introduced to the store. */
 static int kd_store_setup(struct kxend *k, struct kdom *kd, unsigned vcpus)
 {
+	const struct xs_home home = {
+		.domid = kd->domid, .name = kd->name,
+		.target_kib = kd->target_kib, .static_max_kib = kd->max_kib,
+		.vcpus = vcpus, .max_vcpus = kd->max_vcpus,
+		.store_port = domain_store_port(kd->d),
+		.console_port = domain_console_port(kd->d),
+	};
 	struct xs_conn *conn;
-	char num[32], rel[64];
-	int rc;
+	int rc = xs_home_create(k->xs, &home);
 
-	rc = xs_introduce(k->xs, kd->domid, domain_store_ring(kd->d),
-			  domain_store_port(kd->d), &conn);
-	if (rc)
-		return rc;
-	rc = xs_home_write(k, kd->domid, "name", kd->name);
-	snprintf(num, sizeof num, "%u", kd->domid);
-	rc = rc ? rc : xs_home_write(k, kd->domid, "domid", num);
-	snprintf(num, sizeof num, "%llu", (unsigned long long)kd->target_kib);
-	rc = rc ? rc : xs_home_write(k, kd->domid, "memory/target", num);
-	snprintf(num, sizeof num, "%llu", (unsigned long long)kd->max_kib);
-	rc = rc ? rc : xs_home_write(k, kd->domid, "memory/static-max", num);
-	/* Every possible vCPU, as libxl writes them: xl vcpu-set flips these. */
-	for (unsigned i = 0; i < kd->max_vcpus && !rc; i++) {
-		snprintf(rel, sizeof rel, "cpu/%u/availability", i);
-		rc = xs_home_write(k, kd->domid, rel, i < vcpus ? "online" : "offline");
+	if (!rc)
+		rc = xs_introduce(k->xs, kd->domid, domain_store_ring(kd->d),
+				  domain_store_port(kd->d), &conn);
+	if (rc) {
+		char path[32];
+		snprintf(path, sizeof path, "/local/domain/%u", kd->domid);
+		xs_rm(k->xs, path);
 	}
-	snprintf(num, sizeof num, "%u", domain_console_port(kd->d));
-	rc = rc ? rc : xs_home_write(k, kd->domid, "console/port", num);
-	rc = rc ? rc : xs_home_mkdir(k, kd->domid, "control");
-	rc = rc ? rc : xs_home_mkdir(k, kd->domid, "device");
 	xs_dispatch_watches(k->xs);
 	return rc;
 }

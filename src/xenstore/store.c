@@ -208,7 +208,8 @@ static struct xs_ctx store_dom0_ctx(struct xs_store *st)
 	return (struct xs_ctx){ .st = st, .domid = 0, .privileged = true };
 }
 
-/* /local/domain/<domid>, owned by the domain, closed to everyone else. */
+/* A bare /local/domain/<domid>, owned by the domain and closed to everyone
+ * else, unless the toolstack laid out the home already (xs_home_create). */
 static int store_make_home(struct xs_store *st, uint32_t domid)
 {
 	char home[XS_HOME_MAX];
@@ -216,6 +217,8 @@ static int store_make_home(struct xs_store *st, uint32_t domid)
 	const struct xs_perm perm = { .domid = domid, .perm = XS_PERM_NONE };
 
 	xs_home_path(domid, home);
+	if (xs_map_get(&st->nodes, home))
+		return 0;
 	int rc = xs_tree_mkdir(&c, home);
 	return rc ? rc : xs_tree_set_perms(&c, home, &perm, 1);
 }

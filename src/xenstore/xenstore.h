@@ -85,16 +85,33 @@ struct xs_perm {
 };
 
 /* ---- domains --------------------------------------------------------------
+ * A toolstack first lays out the guest's home with xs_home_create(), then
+ * introduces the domain, so watchers of @introduceDomain find it complete.
+ *
+ * xs_home_create() makes /local/domain/<domid> the way libxl does: the home
+ * and the nodes the toolstack writes (name, domid, memory/, cpu/, store/,
+ * control/) read-only to the guest ({0, NONE}, {domid, READ}); the guest
+ * owns data/, drivers/, feature/, attr/, error/, control/shutdown,
+ * control/feature-{poweroff,reboot,suspend}, control/sysrq,
+ * device/suspend/event-channel and its console frontend console/.  A home
+ * left by an earlier domain of that id is removed first.
+ *
  * xs_introduce() connects a domain whose store ring is at `ring_page` (the
  * mapped guest page, at least 2080 bytes, staying mapped until
- * xs_release()).  It creates /local/domain/<domid> owned by the domain
- * (others: no access), and fires @introduceDomain.  The connection is
- * returned in *conn (owned by the store).  Fill the home (name, domid,
- * memory/..., cpu/...) after introducing: nodes inherit the home's
- * permissions when created, so ones written before stay dom0-only.  Use
- * xs_set_perms() to make a node read-only for the guest ({0, NONE},
- * {domid, READ}).  xs_release() drops the connection with its watches and
- * transactions, removes /local/domain/<domid> and fires @releaseDomain. */
+ * xs_release()) and fires @introduceDomain.  If there is no home yet it
+ * creates a bare one owned by the domain (for tests and tools that need no
+ * layout).  The connection is returned in *conn (owned by the store).
+ * xs_release() drops the connection with its watches and transactions,
+ * removes /local/domain/<domid> and fires @releaseDomain. */
+struct xs_home {
+	uint32_t domid;
+	const char *name;
+	uint64_t target_kib, static_max_kib;   /* memory/target, static-max */
+	unsigned vcpus, max_vcpus;             /* cpu/<i>/availability online
+	                                          for i < vcpus, up to max */
+	uint32_t store_port, console_port;     /* store/port, console/port */
+};
+int xs_home_create(struct xs_store *st, const struct xs_home *home);
 int xs_introduce(struct xs_store *st, uint32_t domid, void *ring_page,
 		 uint32_t evtchn_port, struct xs_conn **conn);
 int xs_release(struct xs_store *st, uint32_t domid);

@@ -875,6 +875,82 @@ static void test_special_watch_permissions(void **state)
 	xs_destroy(st);
 }
 
+static void expect_perms(struct xs_store *st, const char *path, const char *want)
+{
+	struct xs_perm *p;
+	unsigned n;
+	char got[64], *o = got;
+	static const char letters[] = "nrwb";
+
+	assert_int_equal(xs_get_perms(st, path, &p, &n), 0);
+	for (unsigned i = 0; i < n; i++)
+		o += sprintf(o, "%s%c%u", i ? " " : "", letters[p[i].perm & 3], p[i].domid);
+	free(p);
+	if (strcmp(got, want))
+		fail_msg("%s: perms %s, expected %s", path, got, want);
+}
+
+/* The toolstack's layout (libxl's): read-only home and toolstack nodes,
+ * the guest's own places, introduce keeping it. */
+static void test_home_layout(void **state)
+{
+	struct xs_store *st = new_store();
+	struct guest g;
+	char out[XS_WIRE_PAYLOAD_MAX + 1];
+	const struct xs_home home = {
+		.domid = 5, .name = "vm", .target_kib = 524288, .static_max_kib = 1048576,
+		.vcpus = 1, .max_vcpus = 2, .store_port = 1, .console_port = 2,
+	};
+
+	/* an earlier domain 5 left a node it owned: it must not survive */
+	assert_int_equal(xs_write_str(st, "/local/domain/5/leftover", "x"), 0);
+	assert_int_equal(xs_home_create(st, &home), 0);
+	char *v;
+	assert_int_equal(xs_read(st, "/local/domain/5/leftover", &v, NULL), -ENOENT);
+	guest_init(&g, st, 5);
+	expect_perms(st, "/local/domain/5", "n0 r5");
+	expect_perms(st, "/local/domain/5/name", "n0 r5");
+	expect_perms(st, "/local/domain/5/memory/target", "n0 r5");
+	expect_perms(st, "/local/domain/5/control", "n0 r5");
+	expect_perms(st, "/local/domain/5/control/shutdown", "n5");
+	expect_perms(st, "/local/domain/5/data", "n5");
+	expect_perms(st, "/local/domain/5/device/suspend/event-channel", "n5");
+	expect_perms(st, "/local/domain/5/console", "n5 r0");
+	check_value(st, "/local/domain/5/name", "vm");
+	check_value(st, "/local/domain/5/domid", "5");
+	check_value(st, "/local/domain/5/memory/static-max", "1048576");
+	check_value(st, "/local/domain/5/cpu/0/availability", "online");
+	check_value(st, "/local/domain/5/cpu/1/availability", "offline");
+	check_value(st, "/local/domain/5/store/port", "1");
+	check_value(st, "/local/domain/5/console/port", "2");
+
+	assert_int_equal(g_read(&g, "memory/target", out), 0);
+	assert_string_equal(out, "524288");
+	assert_int_equal(g_write(&g, "memory/target", "1"), -EACCES);
+	assert_int_equal(g_write(&g, "name", "Domain-0"), -EACCES);
+	assert_int_equal(g_rm(&g, "domid"), -EACCES);
+	assert_int_equal(g_write(&g, "newnode", "x"), -EACCES);
+	assert_int_equal(g_simple(&g, XS_WIRE_SET_PERMS, 0, "name", "b5", NULL), -EACCES);
+	assert_int_equal(g_write(&g, "control/feature-halt", "1"), -EACCES);
+	assert_int_equal(g_write(&g, "control/feature-poweroff", "1"), 0);
+	assert_int_equal(g_write(&g, "control/shutdown", ""), 0);
+	assert_int_equal(g_write(&g, "data/a/b", "x"), 0);
+	assert_int_equal(g_rm(&g, "data/a"), 0);
+	check_value(st, "/local/domain/5/name", "vm");
+	/* dom0 still writes where the guest may not, and the guest hears it */
+	assert_int_equal(g_watch(&g, "control/shutdown", "sd"), 0);
+	g_expect_event(&g, "control/shutdown", "sd");
+	assert_int_equal(xs_write_str(st, "/local/domain/5/control/shutdown", "poweroff"), 0);
+	g_expect_event(&g, "control/shutdown", "sd");
+	expect_perms(st, "/local/domain/5/control/shutdown", "n5");
+	assert_int_equal(xs_release(st, 5), 0);
+	assert_int_equal(xs_read(st, "/local/domain/5", &v, NULL), -ENOENT);
+	assert_int_equal(xs_home_create(st, &(struct xs_home){ .domid = 0, .name = "x" }),
+			 -EINVAL);
+	guest_fini(&g);
+	xs_destroy(st);
+}
+
 static void test_directory_part(void **state)
 {
 	struct xs_store *st = new_store();
@@ -935,6 +1011,7 @@ int main(void)
 		cmocka_unit_test(test_tx_commit_enforces_node_quota),
 		cmocka_unit_test(test_memory_quota),
 		cmocka_unit_test(test_special_watch_permissions),
+		cmocka_unit_test(test_home_layout),
 		cmocka_unit_test(test_directory_part),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
