@@ -738,7 +738,7 @@ static void cmd_dmesg(struct kxend *k, struct client *c, const struct ctl_msg *r
 	if (check_fields(req, known, rep) || get_bool(req, "clear", &clear, rep))
 		return;
 	snprintf(path, sizeof path, "%s/kxend.log", k->rundir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(k->run_fd, "kxend.log", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		ctl_msg_set_error(rep, "cannot open %s: %s", path, strerror(errno));
 		return;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -18,21 +19,27 @@
 
 int console_open_log(struct kxend *k, struct kdom *kd, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
+	char name[KXEND_NAME_MAX + 8];
+	struct stat st;
 
-	int n = snprintf(path, sizeof path, "%s/console/%s.log", k->rundir, kd->name);
-	if (n < 0 || (size_t)n >= sizeof path) {
-		snprintf(err, errlen, "console log path too long");
-		return -ENAMETOOLONG;
-	}
+	snprintf(name, sizeof name, "%s.log", kd->name);
 	/* A new domain of an old name starts a fresh log: the file is "what
-	 * this domain printed"; a restart (on_* = restart) continues it. */
-	kd->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
-			  (kd->restarts ? 0 : O_TRUNC), 0640);
+	 * this domain printed"; a restart (on_* = restart) continues it.
+	 * Never through a symlink, never into anything but a plain file. */
+	kd->log_fd = openat(k->console_fd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+			    O_NOFOLLOW | O_NONBLOCK | (kd->restarts ? 0 : O_TRUNC), 0600);
 	if (kd->log_fd < 0) {
 		int e = errno;
-		snprintf(err, errlen, "cannot open console log %s: %s", path, strerror(e));
+		snprintf(err, errlen, "cannot open console log %s/console/%s: %s", k->rundir, name,
+			 e == ELOOP ? "it is a symlink" : strerror(e));
 		return -e;
+	}
+	if (fstat(kd->log_fd, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "console log %s/console/%s is not a regular file",
+			 k->rundir, name);
+		close(kd->log_fd);
+		kd->log_fd = -1;
+		return -EINVAL;
 	}
 	return 0;
 }

@@ -97,7 +97,7 @@ void kd_config_free(struct kdom *kd)
 
 int kd_rename(struct kxend *k, struct kdom *kd, const char *name, char *err, size_t errlen)
 {
-	char from[PATH_MAX], to[PATH_MAX], path[64];
+	char from[KXEND_NAME_MAX + 8], to[KXEND_NAME_MAX + 8], path[64];
 	struct kdom *other;
 
 	if (!kd_name_valid(name)) {
@@ -121,10 +121,10 @@ int kd_rename(struct kxend *k, struct kdom *kd, const char *name, char *err, siz
 	xs_dispatch_watches(k->xs);
 	/* The open log follows the file: console/<name>.log stays "what the
 	 * domain called <name> printed". */
-	if (snprintf(from, sizeof from, "%s/console/%s.log", k->rundir, kd->name) < (int)sizeof from &&
-	    snprintf(to, sizeof to, "%s/console/%s.log", k->rundir, name) < (int)sizeof to &&
-	    rename(from, to) && errno != ENOENT)
-		log_warn("rename %s to %s: %s", from, to, strerror(errno));
+	snprintf(from, sizeof from, "%s.log", kd->name);
+	snprintf(to, sizeof to, "%s.log", name);
+	if (renameat(k->console_fd, from, k->console_fd, to) && errno != ENOENT)
+		log_warn("rename console/%s to console/%s: %s", from, to, strerror(errno));
 	log_info("domain %u renamed from %s to %s", kd->domid, kd->name, name);
 	snprintf(kd->name, sizeof kd->name, "%s", name);
 	return 0;

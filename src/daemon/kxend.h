@@ -98,6 +98,10 @@ struct client {
 
 struct kxend {
 	char rundir[PATH_MAX];
+	/* The run dir and its console/ subdirectory, opened once and checked
+	 * (ours, no other user may write): files are opened relative to these
+	 * and never through a symlink. */
+	int run_fd, console_fd;
 	int listen_fd, wake_fd, sig_fd, pid_fd;
 	struct xs_store *xs;
 	struct kdom *doms;

@@ -99,12 +99,41 @@ static void client_free(struct client *c)
 	free(c);
 }
 
+/* Only root and the daemon's own user may drive it: the socket's mode
+ * says so too, this holds even if someone loosens the mode. */
+static bool peer_allowed(int fd)
+{
+	static int64_t last_warned;
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	    (cred.uid == 0 || cred.uid == geteuid()))
+		return true;
+	/* A local user knocking must not flood the log either. */
+	if (now_ns() - last_warned > 10ll * 1000 * 1000 * 1000) {
+		last_warned = now_ns();
+		log_warn("refused a control connection from uid %ld (pid %ld)",
+			 len == sizeof cred ? (long)cred.uid : -1L,
+			 len == sizeof cred ? (long)cred.pid : -1L);
+	}
+	return false;
+}
+
 static void accept_client(struct kxend *k)
 {
 	int fd = accept4(k->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			log_warn("accept: %s", strerror(errno));
+		return;
+	}
+	if (!peer_allowed(fd)) {
+		static const char denied[] = "error permission denied: only root or the "
+					     "daemon's user may control kxend\n\n";
+		if (send(fd, denied, sizeof denied - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			log_debug("refusing a client: %s", strerror(errno));
+		close(fd);
 		return;
 	}
 	struct client *c = k->nr_clients < KXEND_MAX_CLIENTS ? calloc(1, sizeof *c) : NULL;

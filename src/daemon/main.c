@@ -38,24 +38,100 @@ static const char *run_path(const struct kxend *k, const char *name, char *buf, 
 	return buf;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
+/* Creates the missing ancestors of path (not path itself), 0755. */
+static int mkdir_parents(const char *path)
 {
 	char buf[PATH_MAX];
 	int n = snprintf(buf, sizeof buf, "%s", path);
 
 	if (n < 0 || (size_t)n >= sizeof buf)
 		return -ENAMETOOLONG;
-	for (char *p = buf + 1; ; p++) {
-		if (*p != '/' && *p)
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
 			continue;
-		char c = *p;
 		*p = 0;
-		if (mkdir(buf, mode) && errno != EEXIST)
+		if (mkdir(buf, 0755) && errno != EEXIST)
 			return -errno;
-		*p = c;
-		if (!c)
-			return 0;
+		*p = '/';
 	}
+	return 0;
+}
+
+/* Every ancestor of the run dir must be safe from other users: owned by
+ * root or us, and writable by nobody else unless sticky (like /tmp),
+ * or they could swap the run dir for one of theirs. */
+static int check_ancestors(const char *path, char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *slash = strrchr(buf, '/'); slash; slash = strrchr(buf, '/')) {
+		if (slash == buf)
+			slash[1] = 0;
+		else
+			*slash = 0;
+		if (stat(buf, &st)) {
+			snprintf(err, errlen, "cannot check %.300s: %s", buf, strerror(errno));
+			return -errno;
+		}
+		bool others_write = (st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX);
+		if ((st.st_uid != 0 && st.st_uid != geteuid()) || others_write) {
+			snprintf(err, errlen, "refusing KXEN_RUNDIR %.150s: its parent %.150s is "
+				 "%s", path, buf, others_write ? "writable by other users"
+							 : "owned by another user");
+			return -EPERM;
+		}
+		if (slash == buf)
+			break;
+	}
+	return 0;
+}
+
+/* A directory of ours (opened without following a symlink) that no other
+ * user can write into: one they can would let them plant symlinks where
+ * the daemon writes as root.  Read access for others is taken away. */
+static int check_own_dir(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st)) {
+		snprintf(err, errlen, "cannot check %.300s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "refusing %.300s: owned by uid %u, not by the daemon's uid %u",
+			 path, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "refusing %.300s: writable by other users (mode %03o); "
+			 "remove it or chmod 700 it", path, (unsigned)(st.st_mode & 0777));
+		return -EPERM;
+	}
+	if ((st.st_mode & 0777) != 0700 && fchmod(fd, 0700)) {
+		snprintf(err, errlen, "cannot chmod 700 %.300s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* mkdir (0700) and open a directory at dirfd, never through a symlink. */
+static int open_own_dir(int dirfd, const char *name, const char *path, int *out,
+			char *err, size_t errlen)
+{
+	if (mkdirat(dirfd, name, 0700) && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %.300s: %s", path, strerror(errno));
+		return -errno;
+	}
+	*out = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*out < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot open %.300s: %s", path,
+			 e == ELOOP || e == ENOTDIR ? "not a directory (a symlink?)" : strerror(e));
+		return -e;
+	}
+	return check_own_dir(*out, path, err, errlen);
 }
 
 static int rundir_setup(struct kxend *k, char *err, size_t errlen)
@@ -64,27 +140,34 @@ static int rundir_setup(struct kxend *k, char *err, size_t errlen)
 	int n = snprintf(k->rundir, sizeof k->rundir, "%s", ctl_rundir());
 	int rc;
 
-	if (n < 0 || n >= (int)sizeof k->rundir - 64 || k->rundir[0] != '/') {
+	if (n < 0 || n >= (int)sizeof k->rundir - 64 || k->rundir[0] != '/' || n < 2) {
 		snprintf(err, errlen, "KXEN_RUNDIR must be an absolute path");
 		return -EINVAL;
 	}
-	rc = mkdir_p(k->rundir, 0755);
+	while (n > 1 && k->rundir[n - 1] == '/')
+		k->rundir[--n] = 0;
+	rc = mkdir_parents(k->rundir);
+	if (rc) {
+		snprintf(err, errlen, "cannot create the parents of %.300s: %s", k->rundir,
+			 strerror(-rc));
+		return rc;
+	}
+	rc = check_ancestors(k->rundir, err, errlen);
+	if (!rc)
+		rc = open_own_dir(AT_FDCWD, k->rundir, k->rundir, &k->run_fd, err, errlen);
 	run_path(k, "console", sub, sizeof sub);
 	if (!rc)
-		rc = mkdir_p(sub, 0750);
-	if (rc)
-		snprintf(err, errlen, "cannot create %.300s: %s", sub, strerror(-rc));
+		rc = open_own_dir(k->run_fd, "console", sub, &k->console_fd, err, errlen);
 	return rc;
 }
 
 static int open_log(struct kxend *k, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
+	int fd = openat(k->run_fd, "kxend.log",
+			O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 
-	run_path(k, "kxend.log", path, sizeof path);
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %.300s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot open %.300s/kxend.log: %s", k->rundir, strerror(errno));
 		return -errno;
 	}
 	log_set_fd(fd);
@@ -99,7 +182,8 @@ static int lock_pidfile(struct kxend *k, char *err, size_t errlen)
 	char path[PATH_MAX];
 
 	run_path(k, "kxend.pid", path, sizeof path);
-	k->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	k->pid_fd = openat(k->run_fd, "kxend.pid",
+			   O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (k->pid_fd < 0) {
 		snprintf(err, errlen, "cannot open %.300s: %s", path, strerror(errno));
 		return -errno;
@@ -128,6 +212,8 @@ static int write_pidfile(struct kxend *k)
 	return 0;
 }
 
+/* A umask makes the socket 0600 from the moment it exists: no window
+ * between bind() and a chmod(). */
 static int listen_socket(struct kxend *k, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -137,15 +223,17 @@ static int listen_socket(struct kxend *k, char *err, size_t errlen)
 		return -ENAMETOOLONG;
 	}
 	/* We hold the rundir's lock, so a socket file left here is stale. */
-	if (unlink(sun.sun_path) && errno != ENOENT) {
+	if (unlinkat(k->run_fd, CTL_SOCKET_NAME, 0) && errno != ENOENT) {
 		snprintf(err, errlen, "cannot remove stale %.300s: %s", sun.sun_path, strerror(errno));
 		return -errno;
 	}
 	k->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (k->listen_fd < 0 ||
-	    bind(k->listen_fd, (struct sockaddr *)&sun, sizeof sun) ||
-	    chmod(sun.sun_path, 0600) || listen(k->listen_fd, 64)) {
-		int e = errno;
+	mode_t old = umask(0177);
+	int rc = k->listen_fd < 0 ? -1 : bind(k->listen_fd, (struct sockaddr *)&sun, sizeof sun);
+	int e = errno;
+	umask(old);
+	if (rc || listen(k->listen_fd, 64)) {
+		e = rc ? e : errno;
 		snprintf(err, errlen, "cannot listen on %.300s: %s", sun.sun_path, strerror(e));
 		return -e;
 	}
@@ -246,11 +334,15 @@ static void cleanup(struct kxend *k)
 	if (k->xs)
 		xs_destroy(k->xs);
 	run_path(k, CTL_SOCKET_NAME, path, sizeof path);
-	if (k->listen_fd >= 0 && unlink(path))
+	if (k->listen_fd >= 0 && unlinkat(k->run_fd, CTL_SOCKET_NAME, 0))
 		log_warn("unlink %.300s: %s", path, strerror(errno));
 	run_path(k, "kxend.pid", path, sizeof path);
-	if (k->pid_fd >= 0 && unlink(path))
+	if (k->pid_fd >= 0 && unlinkat(k->run_fd, "kxend.pid", 0))
 		log_warn("unlink %.300s: %s", path, strerror(errno));
+	if (k->console_fd >= 0)
+		close(k->console_fd);
+	if (k->run_fd >= 0)
+		close(k->run_fd);
 }
 
 static void usage(FILE *f)
@@ -272,7 +364,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kxend k = { .listen_fd = -1, .wake_fd = -1, .sig_fd = -1, .pid_fd = -1,
-			   .next_domid = 1 };
+			   .run_fd = -1, .console_fd = -1, .next_domid = 1 };
 	bool foreground = false;
 	const char *sched = getenv("KXEN_SCHED");
 	char err[512] = "";
@@ -297,6 +389,9 @@ int main(int argc, char **argv)
 			sched);
 		return 1;
 	}
+	/* Everything the daemon creates (logs, pid file, socket) is its
+	 * own: console logs hold what guests print. */
+	umask(077);
 	rc = rundir_setup(&k, err, sizeof err);
 	if (!rc)
 		rc = open_log(&k, err, sizeof err);
