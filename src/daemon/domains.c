@@ -226,6 +226,8 @@ static struct kdom *kd_new(struct kxend *k, const struct domain_create_req *req)
 	kd->on_poweroff = req->on_poweroff;
 	kd->on_reboot = req->on_reboot;
 	kd->on_crash = req->on_crash;
+	if (req->logrl)
+		kd->logrl = *req->logrl;
 	pthread_mutex_init(&kd->io_lock, NULL);
 	if (kd_config_init(kd, req)) {
 		pthread_mutex_destroy(&kd->io_lock);
@@ -363,9 +365,11 @@ int kd_create(struct kxend *k, const struct domain_create_req *req,
 		kd_destroy(k, kd, "vCPU start failed");
 		return rc;
 	}
-	log_info("domain %u (%s) created: %llu MiB, %u vCPUs, kernel %s%s", kd->domid, kd->name,
-		 (unsigned long long)req->memory_mib, req->vcpus, req->kernel,
-		 req->paused ? ", paused" : "");
+	/* A restart is the guest's doing (a reboot loop); a create is not. */
+	kd_log_if_guest(kd, req->restarts > 0, LOG_INFO,
+			"domain %u (%s) created: %llu MiB, %u vCPUs, kernel %s%s", kd->domid,
+			kd->name, (unsigned long long)req->memory_mib, req->vcpus, req->kernel,
+			req->paused ? ", paused" : "");
 	*out = kd;
 	return 0;
 }
@@ -385,13 +389,18 @@ static void kd_unlink(struct kxend *k, struct kdom *kd)
 
 void kd_destroy(struct kxend *k, struct kdom *kd, const char *why)
 {
-	log_info("destroying domain %u (%s): %s", kd->domid, kd->name, why);
+	kd_log_if_guest(kd, kd->by_guest, LOG_INFO, "destroying domain %u (%s): %s",
+			kd->domid, kd->name, why);
 	/* The ring lives in guest memory: read what is left while it exists. */
 	console_flush(kd, true);
 	domain_destroy(kd->d);
 	kd->d = NULL;
 	/* vCPU threads are gone; console_io text they left is still ours. */
 	console_flush(kd, false);
+	if (kd->restart_logrl)
+		*kd->restart_logrl = kd->logrl;    /* the restarted one goes on */
+	else
+		kd_log_final(kd);
 	int rc = xs_release(k->xs, kd->domid);
 	if (rc && rc != -ENOENT)
 		log_warn("xs_release(%u): %s", kd->domid, strerror(-rc));
@@ -439,8 +448,9 @@ static bool kd_handle_shutdown(struct kxend *k, struct kdom *kd)
 
 	if (kd->shutdown_handled)
 		return false;
-	log_info("domain %u (%s) shut down: %s, action %s", kd->domid, kd->name,
-		 reason_name(reason), kd_action_name(a));
+	kd->by_guest = true;
+	kd_log(kd, LOG_INFO, "domain %u (%s) shut down: %s, action %s", kd->domid, kd->name,
+	       reason_name(reason), kd_action_name(a));
 	snprintf(why, sizeof why, "shut down (%s)", reason_name(reason));
 	switch (a) {
 	case KD_ACTION_PRESERVE:
@@ -455,8 +465,8 @@ static bool kd_handle_shutdown(struct kxend *k, struct kdom *kd)
 	case KD_ACTION_COREDUMP_RESTART:
 		return kd_restart(k, kd, a, why);
 	default:
-		log_warn("domain %u (%s): action %s is not supported yet, destroying instead",
-			 kd->domid, kd->name, kd_action_name(a));
+		kd_log(kd, LOG_WARN, "domain %u (%s): action %s is not supported yet, "
+		       "destroying instead", kd->domid, kd->name, kd_action_name(a));
 		break;
 	}
 	kd_destroy(k, kd, why);

@@ -241,6 +241,10 @@ static void drain_signals(struct kxend *k)
 	struct signalfd_siginfo si;
 
 	while (read(k->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGHUP) {
+			kxend_reopen_logs(k);
+			continue;
+		}
 		log_info("signal %u: stopping", si.ssi_signo);
 		k->stopping = true;
 	}

@@ -6,7 +6,8 @@
  *   kxend [--foreground] [--help]
  *
  * $KXEN_RUNDIR (default /run/kxen) holds kxend.sock, kxend.pid, kxend.log
- * and console/<name>.log.  Without --foreground the daemon detaches once
+ * and console/<name>.log (capped and rotated, see logs.c).  SIGTERM and
+ * SIGINT stop the daemon, SIGHUP reopens its logs.  Without --foreground the daemon detaches once
  * its socket is listening, so a client may connect as soon as the
  * starting process exits.
  */
@@ -171,6 +172,7 @@ static int open_log(struct kxend *k, char *err, size_t errlen)
 		return -errno;
 	}
 	log_set_fd(fd);
+	k->log_fd = fd;
 	return 0;
 }
 
@@ -351,7 +353,10 @@ static void usage(FILE *f)
 		   "  Runs the kxen daemon; state lives in $KXEN_RUNDIR (default %s).\n"
 		   "  --sched: Pool-0's scheduler, like Xen's sched= boot option\n"
 		   "           (default $KXEN_SCHED, else credit).\n"
-		   "  Host CPUs used: $KXEN_PCPUS (e.g. 0-1), else the process's affinity.\n",
+		   "  Host CPUs used: $KXEN_PCPUS (e.g. 0-1), else the process's affinity.\n"
+		   "  Console logs: $KXEN_CONSOLE_LOG_SIZE bytes each (default 1M), then\n"
+		   "  rotated; $KXEN_CONSOLE_LOG_KEEP old ones kept (default 1).\n"
+		   "  SIGHUP reopens the logs, SIGTERM stops the daemon.\n",
 		CTL_DEFAULT_RUNDIR);
 }
 
@@ -364,7 +369,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kxend k = { .listen_fd = -1, .wake_fd = -1, .sig_fd = -1, .pid_fd = -1,
-			   .run_fd = -1, .console_fd = -1, .next_domid = 1 };
+			   .run_fd = -1, .console_fd = -1, .log_fd = -1, .next_domid = 1 };
 	bool foreground = false;
 	const char *sched = getenv("KXEN_SCHED");
 	char err[512] = "";
@@ -395,6 +400,8 @@ int main(int argc, char **argv)
 	rc = rundir_setup(&k, err, sizeof err);
 	if (!rc)
 		rc = open_log(&k, err, sizeof err);
+	if (!rc)
+		rc = console_logs_setup(&k, err, sizeof err);
 	if (!rc)
 		rc = lock_pidfile(&k, err, sizeof err);
 	if (!rc)
