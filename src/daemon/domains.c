@@ -344,6 +344,7 @@ int kd_create(struct kxend *k, const struct domain_create_req *req,
 	kd->next = k->doms;
 	k->doms = kd;
 	k->nr_doms++;
+	kd_record_domains(k);
 	rc = kd_store_setup(k, kd, req->vcpus);
 	if (rc) {
 		snprintf(err, errlen, "cannot set up the domain's XenStore home: %s", strerror(-rc));
@@ -382,6 +383,7 @@ static void kd_unlink(struct kxend *k, struct kdom *kd)
 		if (*pp == kd) {
 			*pp = kd->next;
 			k->nr_doms--;
+			kd_record_domains(k);
 			return;
 		}
 	}

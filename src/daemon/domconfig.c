@@ -122,6 +122,7 @@ int kd_rename(struct kxend *k, struct kdom *kd, const char *name, char *err, siz
 	console_log_rename(k, kd, name);
 	log_info("domain %u renamed from %s to %s", kd->domid, kd->name, name);
 	snprintf(kd->name, sizeof kd->name, "%s", name);
+	kd_record_domains(k);
 	return 0;
 }
 

@@ -138,6 +138,9 @@ struct kxend {
 	uint64_t console_log_max;    /* bytes per console log file */
 	unsigned console_log_keep;   /* rotated files kept */
 	struct dispatcher *dp;       /* runs every domain's vCPUs */
+	unsigned long sched_failures_seen;   /* sched_invariant_failures() logged */
+	char *notice;                /* for the first client: the previous daemon
+	                                died with domains (record.c) */
 };
 
 /* loop.c */
@@ -205,6 +208,13 @@ void kd_log_output(struct kdom *kd, const char *buf, size_t len);
 void kd_log_final(struct kdom *kd);
 /* SIGHUP: opens kxend.log and the console logs again by name. */
 void kxend_reopen_logs(struct kxend *k);
+
+/* record.c: the running domains on disk, so a daemon's death is not silent */
+void kd_record_domains(struct kxend *k);
+void kd_record_remove(struct kxend *k);
+/* At start-up (holding the pid file's lock): did the previous daemon die? */
+void kd_check_previous_run(struct kxend *k);
+void kd_fatal_signals_setup(struct kxend *k);
 
 /* console.c */
 void console_attach(struct kdom *kd, struct client *c);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "sched/invariants.h"
 
 void kxend_wake(struct kxend *k)
 {
@@ -282,6 +283,20 @@ static void serve_clients(struct kxend *k, struct pollfd *pfd, struct client **w
 	}
 }
 
+/* A scheduler invariant that broke was backed out, not fatal (sched.h);
+ * it is still a bug worth a line in the log. */
+static void report_sched_invariants(struct kxend *k)
+{
+	const char *last;
+	unsigned long n = sched_invariant_failures(&last);
+
+	if (n == k->sched_failures_seen)
+		return;
+	log_err("scheduler: %lu invariant check(s) failed (backed out), the last: %s",
+		n - k->sched_failures_seen, last ? last : "?");
+	k->sched_failures_seen = n;
+}
+
 int kxend_loop(struct kxend *k)
 {
 	struct pollfd pfd[PFD_FIRST_CLIENT + KXEND_MAX_CLIENTS];
@@ -302,6 +317,7 @@ int kxend_loop(struct kxend *k)
 		/* Guest events first: a console client created just now must
 		 * see output in order after its reply. */
 		kd_process_events(k);
+		report_sched_invariants(k);
 		serve_clients(k, pfd, who, n);
 		if (pfd[PFD_LISTEN].revents & POLLIN)
 			accept_client(k);

@@ -242,8 +242,9 @@ static int listen_socket(struct kxend *k, char *err, size_t errlen)
 	return 0;
 }
 
-/* Fork; the parent returns 1 and exits, the child continues detached. */
-static int daemonize(char *err, size_t errlen)
+/* Fork; the parent returns 1 and exits, the child continues detached
+ * with stderr into kxend.log (what a dying process prints lands there). */
+static int daemonize(int log_fd, char *err, size_t errlen)
 {
 	pid_t pid = fork();
 
@@ -257,8 +258,13 @@ static int daemonize(char *err, size_t errlen)
 		snprintf(err, errlen, "setsid: %s", strerror(errno));
 		return -errno;
 	}
+	/* Hold no directory of whoever started us (and dump no core there). */
+	if (chdir("/")) {
+		snprintf(err, errlen, "chdir /: %s", strerror(errno));
+		return -errno;
+	}
 	int fd = open("/dev/null", O_RDWR);
-	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
+	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(log_fd, 2) < 0) {
 		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
 		return -errno;
 	}
@@ -302,6 +308,7 @@ static int runtime_setup(struct kxend *k, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot write the pid file: %s", strerror(-rc));
 		return rc;
 	}
+	kd_record_domains(k);
 	k->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (k->wake_fd < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
@@ -323,6 +330,10 @@ static void cleanup(struct kxend *k)
 	char path[PATH_MAX];
 
 	kd_destroy_all(k);
+	/* A clean stop: nothing was lost (only the lock holder's record). */
+	if (k->pid_fd >= 0)
+		kd_record_remove(k);
+	free(k->notice);
 	dispatch_fini(k->dp);
 	k->dp = NULL;
 	while (k->clients) {
@@ -406,8 +417,12 @@ int main(int argc, char **argv)
 		rc = lock_pidfile(&k, err, sizeof err);
 	if (!rc)
 		rc = listen_socket(&k, err, sizeof err);
+	if (!rc) {
+		kd_check_previous_run(&k);
+		kd_fatal_signals_setup(&k);
+	}
 	if (!rc && !foreground)
-		rc = daemonize(err, sizeof err);
+		rc = daemonize(k.log_fd, err, sizeof err);
 	if (rc == 1)
 		return 0;   /* the parent: the detached child serves */
 	if (!rc)

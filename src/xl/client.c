@@ -170,6 +170,9 @@ int xl_call_ex(struct ctl_msg *req, struct ctl_msg *rep, struct xl_conn *keep, b
 		xl_err("%s", err);
 		goto fail;
 	}
+	for (size_t i = 0; i < rep->nr_fields; i++)
+		if (!strcmp(rep->fields[i].key, "notice"))
+			xl_err("warning: %s", rep->fields[i].val);
 	if (strcmp(rep->head, "ok")) {
 		if (!quiet)
 			xl_err("%s", rep->head + strlen("error "));
