@@ -259,6 +259,87 @@ int xs_introduce(struct xs_store *st, uint32_t domid, void *ring_page,
 	return 0;
 }
 
+/* ---- forgetting a domain ------------------------------------------------------ */
+
+struct forget {
+	struct xs_store *st;
+	uint32_t domid;
+	char **owned;            /* paths of nodes the domain owns */
+	size_t nowned, cap;
+	bool nomem;
+};
+
+/* Drops the permission entries (past the owner's) that name domid. */
+static bool perms_drop_domain(struct xs_node *n, uint32_t domid)
+{
+	uint32_t kept = 1;
+
+	for (uint32_t i = 1; i < n->nperms; i++)
+		if (n->perms[i].domid != domid)
+			n->perms[kept++] = n->perms[i];
+	if (kept == n->nperms)
+		return false;
+	n->nperms = kept;
+	return true;
+}
+
+static void forget_node(void *ctx, const char *path, void *val)
+{
+	struct forget *f = ctx;
+	struct xs_node *n = val;
+
+	if (perms_drop_domain(n, f->domid)) {
+		n->gen = ++f->st->gen;      /* transactions that saw it conflict */
+		xs_store_charge_node(f->st, n);
+	}
+	if (n->perms[0].domid != f->domid || f->nomem)
+		return;
+	if (f->nowned == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		char **p = realloc(f->owned, cap * sizeof(*p));
+		if (!p) {
+			f->nomem = true;
+			return;
+		}
+		f->owned = p;
+		f->cap = cap;
+	}
+	f->owned[f->nowned] = strdup(path);
+	if (f->owned[f->nowned])
+		f->nowned++;
+	else
+		f->nomem = true;
+}
+
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Like C xenstored: nothing of a domain outlives it.  The nodes it owns
+ * anywhere go, and no permission keeps naming its id, which a later
+ * domain may get. */
+static int store_forget_domain(struct xs_store *st, uint32_t domid)
+{
+	struct forget f = { .st = st, .domid = domid };
+	struct xs_ctx c = store_dom0_ctx(st);
+
+	xs_map_foreach(&st->nodes, forget_node, &f);
+	for (size_t i = 0; i < sizeof(st->special) / sizeof(st->special[0]); i++)
+		perms_drop_domain(st->special[i], domid);
+	/* Parents sort before their children: removing one takes its
+	 * subtree, the children's own removal then finds nothing. */
+	qsort(f.owned, f.nowned, sizeof(*f.owned), path_cmp);
+	for (size_t i = 0; i < f.nowned; i++) {
+		int rc = xs_tree_rm(&c, f.owned[i]);
+		if (rc && rc != -ENOENT)
+			f.nomem = true;
+		free(f.owned[i]);
+	}
+	free(f.owned);
+	return f.nomem ? -ENOMEM : 0;
+}
+
 int xs_release(struct xs_store *st, uint32_t domid)
 {
 	char home[XS_HOME_MAX];
@@ -273,8 +354,9 @@ int xs_release(struct xs_store *st, uint32_t domid)
 	xs_conn_free(conn);
 	xs_home_path(domid, home);
 	int rc = xs_tree_rm(&c, home);
+	int rc2 = store_forget_domain(st, domid);
 	xs_watch_fire(st, "@releaseDomain", false);
-	return rc;
+	return rc ? rc : rc2;
 }
 
 struct xs_conn *xs_domain_conn(struct xs_store *st, uint32_t domid)

@@ -102,7 +102,9 @@ struct xs_perm {
  * creates a bare one owned by the domain (for tests and tools that need no
  * layout).  The connection is returned in *conn (owned by the store).
  * xs_release() drops the connection with its watches and transactions,
- * removes /local/domain/<domid> and fires @releaseDomain. */
+ * removes /local/domain/<domid> and every other node the domain owns,
+ * drops the permission entries naming it (a later domain may get its id),
+ * and fires @releaseDomain. */
 struct xs_home {
 	uint32_t domid;
 	const char *name;

@@ -951,6 +951,51 @@ static void test_home_layout(void **state)
 	xs_destroy(st);
 }
 
+/* Nothing of a domain outlives it: a new domain that gets the same id
+ * (ids wrap) must not inherit its nodes or the rights given to it. */
+static void test_release_forgets_domain(void **state)
+{
+	struct xs_store *st = new_store();
+	struct guest g, g2;
+	char out[64];
+	uint32_t nodes;
+	uint64_t mem;
+
+	assert_int_equal(xs_write_str(st, "/shared", ""), 0);
+	assert_int_equal(xs_write_str(st, "/secret", "s"), 0);
+	const struct xs_perm w[] = { { 0, XS_PERM_NONE }, { 5, XS_PERM_WRITE } };
+	const struct xs_perm r[] = { { 0, XS_PERM_NONE }, { 5, XS_PERM_READ },
+				     { 6, XS_PERM_READ } };
+	assert_int_equal(xs_set_perms(st, "/shared", w, 2), 0);
+	assert_int_equal(xs_set_perms(st, "/secret", r, 3), 0);
+	assert_int_equal(xs_set_perms(st, "@releaseDomain", r, 3), 0);
+	guest_init(&g, st, 5);
+	assert_int_equal(g_write(&g, "/shared/mine/deep", "m"), 0);
+	assert_int_equal(g_read(&g, "/secret", out), 0);
+	assert_int_equal(xs_release(st, 5), 0);
+	char *v;
+	assert_int_equal(xs_read(st, "/shared/mine", &v, NULL), -ENOENT);
+	xs_domain_usage(st, 5, &nodes, &mem);
+	assert_int_equal(nodes, 0);
+	struct xs_perm *p;
+	unsigned n;
+	assert_int_equal(xs_get_perms(st, "/secret", &p, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(p[1].domid, 6);        /* the others' rights stay */
+	free(p);
+	assert_int_equal(xs_get_perms(st, "@releaseDomain", &p, &n), 0);
+	assert_int_equal(n, 2);
+	free(p);
+
+	/* a new domain 5 */
+	guest_init(&g2, st, 5);
+	assert_int_equal(g_read(&g2, "/secret", out), -EACCES);
+	assert_int_equal(g_write(&g2, "/shared/x", "x"), -EACCES);
+	guest_fini(&g);
+	guest_fini(&g2);
+	xs_destroy(st);
+}
+
 static void test_directory_part(void **state)
 {
 	struct xs_store *st = new_store();
@@ -1012,6 +1057,7 @@ int main(void)
 		cmocka_unit_test(test_memory_quota),
 		cmocka_unit_test(test_special_watch_permissions),
 		cmocka_unit_test(test_home_layout),
+		cmocka_unit_test(test_release_forgets_domain),
 		cmocka_unit_test(test_directory_part),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
