@@ -417,14 +417,15 @@ int main(int argc, char **argv)
 		rc = lock_pidfile(&k, err, sizeof err);
 	if (!rc)
 		rc = listen_socket(&k, err, sizeof err);
-	if (!rc) {
-		kd_check_previous_run(&k);
-		kd_fatal_signals_setup(&k);
-	}
 	if (!rc && !foreground)
 		rc = daemonize(k.log_fd, err, sizeof err);
 	if (rc == 1)
 		return 0;   /* the parent: the detached child serves */
+	if (!rc) {
+		/* Before our pid replaces the one a dead daemon left. */
+		kd_check_previous_run(&k);
+		kd_fatal_signals_setup(&k);
+	}
 	if (!rc)
 		rc = runtime_setup(&k, err, sizeof err);
 	if (!rc)   /* after daemonize: it starts a thread */

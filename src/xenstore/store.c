@@ -329,7 +329,8 @@ static int store_forget_domain(struct xs_store *st, uint32_t domid)
 		perms_drop_domain(st->special[i], domid);
 	/* Parents sort before their children: removing one takes its
 	 * subtree, the children's own removal then finds nothing. */
-	qsort(f.owned, f.nowned, sizeof(*f.owned), path_cmp);
+	if (f.nowned)
+		qsort(f.owned, f.nowned, sizeof(*f.owned), path_cmp);
 	for (size_t i = 0; i < f.nowned; i++) {
 		int rc = xs_tree_rm(&c, f.owned[i]);
 		if (rc && rc != -ENOENT)
