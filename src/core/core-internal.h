@@ -90,6 +90,7 @@ struct vcpu {
 	unsigned iopl;
 	struct vcpu_info *vinfo;           /* legacy slot or registered area */
 	bool vinfo_registered;
+	uint64_t vinfo_mfn;                /* registered: held writable (mm_get_writable) */
 	uint64_t runstate_va;              /* guest VA, 0 = none */
 	struct vcpu_runstate_info runstate;
 
@@ -159,6 +160,7 @@ struct domain {
 	uint32_t virq_port[MAX_VCPUS][NR_VIRQS];
 	uint32_t store_port, console_port;
 	uint64_t store_mfn, console_mfn;
+	bool rings_held;                   /* both held writable (mm_get_writable) */
 
 	unsigned grant_frames;             /* frames set up by the guest */
 	atomic_bool dying;
@@ -197,6 +199,9 @@ long do_mmuext_op(struct vcpu *v, uint64_t ops, uint64_t count, uint64_t done_va
 long do_update_va_mapping(struct vcpu *v, uint64_t va, uint64_t val, uint64_t flags);
 int mm_pin_initial(struct domain *d, uint64_t l4_mfn);
 int mm_get_root(struct domain *d, uint64_t mfn);
+/* Hold / release a frame the daemon writes into (d->lock held). */
+int mm_get_writable(struct domain *d, uint64_t mfn);
+void mm_put_writable(struct domain *d, uint64_t mfn);
 void mm_put_root(struct domain *d, uint64_t mfn);
 /* Emulate a kernel write to a read-only page-table page; 1 = handled. */
 int mm_ptwr_fault(struct vcpu *v, uint64_t va, uint64_t err);

@@ -212,6 +212,32 @@ int mm_pin_initial(struct domain *d, uint64_t l4_mfn)
 	return rc;
 }
 
+/*
+ * A frame the daemon writes into on the guest's behalf (a registered
+ * vcpu_info, the toolstack's xenstore and console rings).  Held like a
+ * writable mapping -- Xen takes a writable type reference -- so it can
+ * never become a page table or descriptor page while held, and it cannot
+ * be taken while the frame is one.  d->lock held.
+ */
+int mm_get_writable(struct domain *d, uint64_t mfn)
+{
+	struct frame *f;
+
+	if (!mfn_is_ram(d, mfn))
+		return -EINVAL;
+	f = &d->frames[mfn];
+	if (f->type_count > 0 || f->wr_count == UINT32_MAX)
+		return -EINVAL;
+	f->wr_count++;
+	return 0;
+}
+
+void mm_put_writable(struct domain *d, uint64_t mfn)
+{
+	if (mfn_is_ram(d, mfn) && d->frames[mfn].wr_count > 0)
+		d->frames[mfn].wr_count--;
+}
+
 /* ---- one entry ---------------------------------------------------------- */
 
 static int mod_entry(struct vcpu *v, uint64_t maddr, uint64_t val, bool preserve_ad)
