@@ -55,10 +55,6 @@ struct evtchn {
 };
 
 /* ---- vCPU ---------------------------------------------------------------- */
-struct ptw_entry {
-	uint64_t va, val;
-};
-
 struct dispatcher;
 struct dispatch_vcpu;
 struct dispatch_dom;
@@ -106,8 +102,12 @@ struct vcpu {
 	struct kvm_regs *regs;             /* sync-regs views in kvm.run */
 	struct kvm_sregs *sregs;
 	struct x86_trap_frame *frame;      /* host pointer into the IST stack */
-	struct ptw_entry *ptw;             /* scratch page: pending PT stores */
+	uint64_t *ptw;                     /* scratch page: direct-map VAs of PT entries to re-store */
 	unsigned ptw_count;
+	/* A queued store dropped a writable mapping / a page-table use of a
+	 * frame: until it is re-stored at CPL0 the shadow tables still have
+	 * the old entry, so the frame must not change type (see mm.c). */
+	bool ptw_dropped_rw, ptw_dropped_type;
 	uint64_t ptw_flush;                /* 0 none, 1 full, else VA */
 	atomic_bool flush_pending;         /* a remote TLB flush was requested */
 	atomic_bool running;               /* inside KVM_RUN */
@@ -208,8 +208,9 @@ int mm_ptwr_fault(struct vcpu *v, uint64_t va, uint64_t err);
 /* Store a validated L1 entry for the emulated write path (d->lock held). */
 int mm_ptwr_store(struct vcpu *v, uint64_t maddr, uint64_t old, uint64_t val, bool atomic);
 bool mm_is_l1(struct domain *d, uint64_t maddr);
-/* Queue a store for the vCPU to execute at CPL0 (after a host write). */
-int ptw_queue(struct vcpu *v, uint64_t maddr, uint64_t val);
+/* Queue the entry at maddr, just written by the host, for the vCPU to
+ * re-store at CPL0 (its current value, whatever it is by then). */
+int ptw_queue(struct vcpu *v, uint64_t maddr);
 /* Execute the pending queue now (costs a VM entry). */
 int ptw_flush_now(struct vcpu *v);
 void tlb_flush_request(struct vcpu *v, bool full, uint64_t va, bool all_vcpus, const uint8_t *mask,

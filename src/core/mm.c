@@ -9,9 +9,23 @@
  * a vCPU's root).  wr_count counts writable mappings from validated L1s.
  *
  * Every page-table store is done twice: by the host into RAM (so the
- * hypervisor's own view is current at once) and queued for the vCPU to
- * repeat at CPL0, because on PVM hosts the guest's shadow page tables do
- * not notice host-side writes (see arch/x86/x86.h).
+ * hypervisor's own view is current at once), and the entry's address is
+ * queued for the vCPU to store again at CPL0, because on PVM hosts the
+ * guest's shadow page tables do not notice host-side writes (see
+ * arch/x86/x86.h).  The vCPU re-stores the entry's value as it is in RAM at
+ * that moment (a locked read-modify-write that changes nothing), never a
+ * value remembered from the queueing: another vCPU may have changed the
+ * entry since, and an old value would be a stale, unvalidated mapping.
+ *
+ * Until that second store, the shadow tables still hold the OLD entry, and
+ * every vCPU of the domain can use it.  So a store that drops a writable
+ * mapping or a page-table use of a frame must reach the shadow tables
+ * before that frame can change type: before the frame is typed afresh or
+ * mapped writable in the same batch, and before d->lock is released (the
+ * vCPU re-stores its queue at once then; see mm_unlock).  Otherwise
+ * another vCPU could pin a frame and still write it through the old
+ * mapping, or map a former table writable while the old entry still uses
+ * it as one.
  *
  * Hostile input: every machine address, MFN and count is checked; loops over
  * guest-supplied counts stop when the domain is dying.
@@ -31,6 +45,22 @@
 static int get_page_type(struct vcpu *v, struct domain *d, uint64_t mfn, unsigned type);
 static void put_page_type(struct domain *d, uint64_t mfn);
 
+/* Re-store the vCPU's queue now if it dropped references the shadow
+ * tables may still hold (`types`: page-table uses only). */
+static int settle_drops(struct vcpu *v, bool types)
+{
+	if (!v || !(v->ptw_dropped_type || (!types && v->ptw_dropped_rw)))
+		return 0;
+	return ptw_flush_now(v);
+}
+
+/* Leave d->lock with no dropped reference still live in the shadow. */
+static void mm_unlock(struct vcpu *v)
+{
+	settle_drops(v, false);
+	pthread_mutex_unlock(&v->d->lock);
+}
+
 static uint64_t *table_of(struct domain *d, uint64_t mfn)
 {
 	return (uint64_t *)(d->ram + (mfn << 12));
@@ -45,7 +75,7 @@ static bool is_hv_slot(unsigned level, unsigned idx)
 static int pt_store(struct vcpu *v, struct domain *d, uint64_t maddr, uint64_t val)
 {
 	__atomic_store_n((uint64_t *)(d->ram + maddr), val, __ATOMIC_RELEASE);
-	return v ? ptw_queue(v, maddr, val) : 0;
+	return v ? ptw_queue(v, maddr) : 0;
 }
 
 /* What Xen makes of a guest entry: the kernel runs at CPL3, so every
@@ -74,10 +104,14 @@ static int get_entry_ref(struct vcpu *v, struct domain *d, uint64_t e, unsigned 
 		return get_page_type(v, d, child, level - 1);
 	}
 	if (mfn_is_ram(d, child)) {
-		if ((e & _PAGE_RW) && d->frames[child].type_count > 0)
+		if (!(e & _PAGE_RW))
+			return 0;
+		if (d->frames[child].type_count > 0)
 			return -EINVAL;   /* a page table or descriptor page */
-		if (e & _PAGE_RW)
-			d->frames[child].wr_count++;
+		int rc = settle_drops(v, true);
+		if (rc)
+			return rc;
+		d->frames[child].wr_count++;
 		return 0;
 	}
 	return mfn_is_hv_mappable(d, child) ? 0 : -EINVAL;
@@ -164,6 +198,9 @@ static int get_page_type(struct vcpu *v, struct domain *d, uint64_t mfn, unsigne
 	}
 	if (f->wr_count > 0)
 		return -EINVAL;   /* still mapped writable somewhere */
+	rc = settle_drops(v, false);
+	if (rc)
+		return rc;
 	f->type = (uint8_t)type;
 	f->type_count = 1;    /* typed during validation: refuses RW self-maps */
 	if (type >= FT_L1 && type <= FT_L4) {
@@ -240,6 +277,22 @@ void mm_put_writable(struct domain *d, uint64_t mfn)
 
 /* ---- one entry ---------------------------------------------------------- */
 
+/* The store of `val` over the present entry `old` drops old's reference:
+ * remember that the shadow tables hold it until the queue is re-stored,
+ * unless the new entry keeps the same reference. */
+static void note_drop(struct vcpu *v, uint64_t old, uint64_t val, unsigned level)
+{
+	bool same = (val & _PAGE_PRESENT) && !((old ^ val) & PTE_ADDR_MASK);
+
+	if (level > 1) {
+		/* A former table's own entries go with it (devalidation). */
+		if (!same)
+			v->ptw_dropped_type = v->ptw_dropped_rw = true;
+	} else if ((old & _PAGE_RW) && !(same && (val & _PAGE_RW))) {
+		v->ptw_dropped_rw = true;
+	}
+}
+
 static int mod_entry(struct vcpu *v, uint64_t maddr, uint64_t val, bool preserve_ad)
 {
 	struct domain *d = v->d;
@@ -267,8 +320,10 @@ static int mod_entry(struct vcpu *v, uint64_t maddr, uint64_t val, bool preserve
 		val = adjust_entry(val);
 	}
 	int rc = pt_store(v, d, maddr, val);
-	if (old & _PAGE_PRESENT)
+	if (old & _PAGE_PRESENT) {
+		note_drop(v, old, val, level);
 		put_entry_ref(d, old, level);
+	}
 	return rc;
 }
 
@@ -317,7 +372,7 @@ long do_mmu_update(struct vcpu *v, uint64_t reqs, uint64_t count, uint64_t done_
 		if (rc)
 			break;
 	}
-	pthread_mutex_unlock(&d->lock);
+	mm_unlock(v);
 	if (done_va && guest_copy_to(v, done_va, &(uint32_t){ (uint32_t)done }, 4) && !rc)
 		rc = -EFAULT;
 	return rc;
@@ -361,7 +416,7 @@ long do_update_va_mapping(struct vcpu *v, uint64_t va, uint64_t val, uint64_t fl
 		rc = -EINVAL;
 	if (!rc)
 		rc = mod_entry(v, maddr, val, false);
-	pthread_mutex_unlock(&d->lock);
+	mm_unlock(v);
 	if (!rc)
 		rc = flush_by_flags(v, va, flags);
 	return rc;
@@ -510,7 +565,7 @@ long do_mmuext_op(struct vcpu *v, uint64_t ops, uint64_t count, uint64_t done_va
 		if (rc)
 			break;
 	}
-	pthread_mutex_unlock(&d->lock);
+	mm_unlock(v);
 	if (done_va && guest_copy_to(v, done_va, &(uint32_t){ (uint32_t)done }, 4) && !rc)
 		rc = -EFAULT;
 	return rc;
@@ -536,6 +591,6 @@ int mm_ptwr_store(struct vcpu *v, uint64_t maddr, uint64_t old, uint64_t val, bo
 		rc = -EAGAIN;
 	else
 		rc = mod_entry(v, maddr, val, false);
-	pthread_mutex_unlock(&d->lock);
+	mm_unlock(v);
 	return rc;
 }

@@ -250,14 +250,20 @@ static uint64_t ist_top(struct vcpu *v)
 	return hv_va(v->hvl.stack + HV_STACK_PAGES * PAGE_SIZE);
 }
 
-int ptw_queue(struct vcpu *v, uint64_t maddr, uint64_t val)
+/* Only addresses are queued: the stub re-stores each entry's current
+ * value, so the order of the queue and other vCPUs' stores do not matter. */
+int ptw_queue(struct vcpu *v, uint64_t maddr)
 {
+	uint64_t va = HV_DMAP_VA + (maddr & ~7ull);
+
+	if (v->ptw_count && v->ptw[v->ptw_count - 1] == va)
+		return 0;
 	if (v->ptw_count == HV_PTW_MAX) {
 		int rc = ptw_flush_now(v);
 		if (rc)
 			return rc;
 	}
-	v->ptw[v->ptw_count++] = (struct ptw_entry){ HV_DMAP_VA + maddr, val };
+	v->ptw[v->ptw_count++] = va;
 	return 0;
 }
 
@@ -284,6 +290,7 @@ int ptw_flush_now(struct vcpu *v)
 	regs_dirty(v);
 	v->ptw_count = 0;
 	v->ptw_flush = 0;
+	v->ptw_dropped_rw = v->ptw_dropped_type = false;
 	if (rc)
 		domain_crash(v->d, "page-table store batch failed (exit %u)",
 			     v->kvm.run->exit_reason);
@@ -385,6 +392,7 @@ static void prepare_resume(struct vcpu *v)
 		v->regs->rip = hv_va(v->d->hvl.stubs + hv_stub_ptw());
 		v->ptw_count = 0;
 		v->ptw_flush = 0;
+		v->ptw_dropped_rw = v->ptw_dropped_type = false;
 	} else {
 		v->regs->rsp = ist_top(v) - sizeof *f;
 		v->regs->rip = hv_va(v->d->hvl.stubs + hv_stub_iret());
@@ -781,7 +789,7 @@ int vcpu_create(struct domain *d, unsigned id)
 	v->sregs = &v->kvm.run->s.regs.sregs;
 	v->frame = (struct x86_trap_frame *)(d->hv + v->hvl.stack + HV_STACK_PAGES * PAGE_SIZE -
 					     sizeof(struct x86_trap_frame));
-	v->ptw = (struct ptw_entry *)(d->hv + v->hvl.scratch);
+	v->ptw = (uint64_t *)(d->hv + v->hvl.scratch);
 	v->vinfo = id < XEN_LEGACY_MAX_VCPUS ? &d->shinfo->vcpu_info[id] : NULL;
 	if (!v->vinfo) {
 		rc = -EINVAL;   /* beyond the legacy slots, vCPUs need placement */

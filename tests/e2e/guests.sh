@@ -31,6 +31,7 @@ smp|--vcpus 2|0
 hostile||1
 user||0
 hvframes||0
+stalepte|--vcpus 2|0
 "
 
 if [ ! -x "$RUN" ]; then
