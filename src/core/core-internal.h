@@ -119,6 +119,10 @@ struct vcpu {
 	pthread_cond_t wake_cond;
 	atomic_bool kicked;
 	bool resume_pending;               /* the trap frame holds state to resume */
+	/* The hypercall stopped early (hypercall_continue): it is re-issued
+	 * with these arguments when the vCPU next runs. */
+	bool hc_preempted;
+	uint64_t hc_args[6];
 	bool rekick;                       /* interrupted inside a stub */
 	uint64_t cpu_time_ns;
 	int64_t run_started_ns;
@@ -240,6 +244,14 @@ int vcpu_bounce(struct vcpu *v, unsigned vector, bool has_err, uint64_t err);
 
 /* hypercall.c */
 long hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t a[6], bool in_multicall);
+/* Whether a long hypercall should stop now and continue later: the
+ * scheduler wants the pCPU back, an unmasked event or a timer is due, a
+ * TLB flush was requested, or the domain is dying or paused. */
+bool hypercall_preempt_check(struct vcpu *v);
+/* Stop the current hypercall here: it is issued again with `args` (the
+ * guest's RIP is rewound to its syscall, or a multicall entry rewritten).
+ * Returns nr, which the caller returns. */
+long hypercall_continue(struct vcpu *v, uint64_t nr, const uint64_t args[6]);
 /* Whether the last hypercall asked to skip the normal return path. */
 #define HC_NORETURN (-0x7fffffffL)   /* iret etc.: registers already set */
 

@@ -27,8 +27,8 @@
  * mapping, or map a former table writable while the old entry still uses
  * it as one.
  *
- * Hostile input: every machine address, MFN and count is checked; loops over
- * guest-supplied counts stop when the domain is dying.
+ * Hostile input: every machine address, MFN and count is checked; batches
+ * of guest-supplied length are preempted and continued as in Xen.
  */
 #include <errno.h>
 #include <string.h>
@@ -336,46 +336,71 @@ static int machphys_update(struct domain *d, uint64_t maddr, uint64_t pfn)
 	return 0;
 }
 
-long do_mmu_update(struct vcpu *v, uint64_t reqs, uint64_t count, uint64_t done_va,
-		   uint64_t foreigndom)
+/*
+ * A batch of mmu_update or mmuext_op entries, as Xen runs it: the count is
+ * 32 bits; when preemption is due between entries the call is continued
+ * with the list advanced and MMU_UPDATE_PREEMPTED in the count, and *done
+ * (read back on the continuation) accumulates across the pieces.
+ */
+typedef int (*mm_entry_fn)(struct vcpu *v, uint64_t va);
+
+static long mm_batch(struct vcpu *v, unsigned nr, size_t size, mm_entry_fn one,
+		     uint64_t list, uint64_t count64, uint64_t done_va, uint64_t foreigndom)
 {
 	struct domain *d = v->d;
-	uint64_t done = 0;
+	uint32_t count = (uint32_t)count64, done = 0, i;
+	bool preempted = false;
 	long rc = 0;
 
 	if ((uint16_t)foreigndom != DOMID_SELF && (uint16_t)foreigndom != d->domid)
 		return -EPERM;
+	if (count & MMU_UPDATE_PREEMPTED) {
+		count &= ~MMU_UPDATE_PREEMPTED;
+		if (done_va && guest_copy_from(v, &done, done_va, sizeof done))
+			done = 0;
+	}
 	pthread_mutex_lock(&d->lock);
-	for (; done < count; done++) {
-		struct mmu_update u;
-		if ((done & 1023) == 1023 && atomic_load(&d->dying)) {
-			rc = -EINTR;
+	for (i = 0; i < count; i++) {
+		if (i && i % 16 == 0 && hypercall_preempt_check(v)) {
+			preempted = true;
 			break;
 		}
-		if (guest_copy_from(v, &u, reqs + done * sizeof u, sizeof u)) {
-			rc = -EFAULT;
-			break;
-		}
-		switch (u.ptr & 3) {
-		case MMU_NORMAL_PT_UPDATE:
-		case MMU_PT_UPDATE_PRESERVE_AD:
-			rc = mod_entry(v, u.ptr & ~3ull, u.val,
-				       (u.ptr & 3) == MMU_PT_UPDATE_PRESERVE_AD);
-			break;
-		case MMU_MACHPHYS_UPDATE:
-			rc = machphys_update(d, u.ptr & ~3ull, u.val);
-			break;
-		default:
-			rc = -ENOSYS;
-			break;
-		}
+		rc = one(v, list + (uint64_t)i * size);
 		if (rc)
 			break;
 	}
 	mm_unlock(v);
-	if (done_va && guest_copy_to(v, done_va, &(uint32_t){ (uint32_t)done }, 4) && !rc)
+	if (preempted)
+		rc = hypercall_continue(v, nr, (uint64_t[6]){ list + (uint64_t)i * size,
+				(count - i) | MMU_UPDATE_PREEMPTED, done_va, foreigndom });
+	done += i;
+	if (done_va && guest_copy_to(v, done_va, &done, sizeof done) && !rc)
 		rc = -EFAULT;
 	return rc;
+}
+
+static int mmu_update_one(struct vcpu *v, uint64_t va)
+{
+	struct mmu_update u;
+
+	if (guest_copy_from(v, &u, va, sizeof u))
+		return -EFAULT;
+	switch (u.ptr & 3) {
+	case MMU_NORMAL_PT_UPDATE:
+	case MMU_PT_UPDATE_PRESERVE_AD:
+		return mod_entry(v, u.ptr & ~3ull, u.val, (u.ptr & 3) == MMU_PT_UPDATE_PRESERVE_AD);
+	case MMU_MACHPHYS_UPDATE:
+		return machphys_update(v->d, u.ptr & ~3ull, u.val);
+	default:
+		return -ENOSYS;
+	}
+}
+
+long do_mmu_update(struct vcpu *v, uint64_t reqs, uint64_t count, uint64_t done_va,
+		   uint64_t foreigndom)
+{
+	return mm_batch(v, __HYPERVISOR_mmu_update, sizeof(struct mmu_update), mmu_update_one,
+			reqs, count, done_va, foreigndom);
 }
 
 /* ---- update_va_mapping ---------------------------------------------------- */
@@ -541,34 +566,20 @@ static int mmuext_one(struct vcpu *v, const struct mmuext_op *op)
 	}
 }
 
+static int mmuext_entry(struct vcpu *v, uint64_t va)
+{
+	struct mmuext_op op;
+
+	if (guest_copy_from(v, &op, va, sizeof op))
+		return -EFAULT;
+	return mmuext_one(v, &op);
+}
+
 long do_mmuext_op(struct vcpu *v, uint64_t ops, uint64_t count, uint64_t done_va,
 		  uint64_t foreigndom)
 {
-	struct domain *d = v->d;
-	uint64_t done = 0;
-	long rc = 0;
-
-	if ((uint16_t)foreigndom != DOMID_SELF && (uint16_t)foreigndom != d->domid)
-		return -EPERM;
-	pthread_mutex_lock(&d->lock);
-	for (; done < count; done++) {
-		struct mmuext_op op;
-		if ((done & 1023) == 1023 && atomic_load(&d->dying)) {
-			rc = -EINTR;
-			break;
-		}
-		if (guest_copy_from(v, &op, ops + done * sizeof op, sizeof op)) {
-			rc = -EFAULT;
-			break;
-		}
-		rc = mmuext_one(v, &op);
-		if (rc)
-			break;
-	}
-	mm_unlock(v);
-	if (done_va && guest_copy_to(v, done_va, &(uint32_t){ (uint32_t)done }, 4) && !rc)
-		rc = -EFAULT;
-	return rc;
+	return mm_batch(v, __HYPERVISOR_mmuext_op, sizeof(struct mmuext_op), mmuext_entry,
+			ops, count, done_va, foreigndom);
 }
 
 bool mm_is_l1(struct domain *d, uint64_t maddr)

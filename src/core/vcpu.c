@@ -411,8 +411,22 @@ static void handle_hypercall(struct vcpu *v)
 	f->rflags = (r->r11 & ~(uint64_t)(X86_EFLAGS_IOPL | X86_EFLAGS_VM)) | X86_EFLAGS_IF;
 	f->cs = FLAT_KERNEL_CS;
 	f->ss = FLAT_KERNEL_SS;
-	long ret = hypercall_dispatch(v, r->rax, args, false);
-	if (ret != HC_NORETURN) {
+	uint64_t nr = r->rax;
+	long ret = hypercall_dispatch(v, nr, args, false);
+	if (v->hc_preempted) {
+		/* A continuation: back to the `syscall` (2 bytes), which issues
+		 * the call again with the advanced arguments. */
+		v->hc_preempted = false;
+		f->rip = r->rcx - 2;
+		r->rax = nr;
+		r->rdi = v->hc_args[0];
+		r->rsi = v->hc_args[1];
+		r->rdx = v->hc_args[2];
+		r->r10 = v->hc_args[3];
+		r->r8 = v->hc_args[4];
+		r->r9 = v->hc_args[5];
+		regs_dirty(v);
+	} else if (ret != HC_NORETURN) {
 		r->rax = (uint64_t)ret;
 		regs_dirty(v);
 	}

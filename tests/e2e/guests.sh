@@ -32,6 +32,7 @@ hostile||1
 user||0
 hvframes||0
 stalepte|--vcpus 2|0
+longbatch|--memory 128|0
 "
 
 if [ ! -x "$RUN" ]; then
