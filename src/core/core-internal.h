@@ -80,6 +80,8 @@ struct vcpu {
 	unsigned gdt_ents;
 	uint64_t ldt_base;
 	unsigned ldt_ents;
+	uint64_t ldt_frames[HV_LDT_PAGES]; /* typed FT_SEG while loaded */
+	unsigned ldt_nframes;
 	uint64_t debugreg[8];
 	uint64_t vm_cr0_ts;
 	uint64_t guest_cr4;
@@ -212,6 +214,9 @@ int mm_ptwr_fault(struct vcpu *v, uint64_t va, uint64_t err);
 /* Store a validated L1 entry for the emulated write path (d->lock held). */
 int mm_ptwr_store(struct vcpu *v, uint64_t maddr, uint64_t old, uint64_t val, bool atomic);
 bool mm_is_l1(struct domain *d, uint64_t maddr);
+/* A descriptor at maddr changed (update_descriptor, d->lock held):
+ * refresh every loaded LDT copy of that frame. */
+void mm_ldt_refresh(struct domain *d, uint64_t maddr, uint64_t desc);
 /* Queue the entry at maddr, just written by the host, for the vCPU to
  * re-store at CPL0 (its current value, whatever it is by then). */
 int ptw_queue(struct vcpu *v, uint64_t maddr);

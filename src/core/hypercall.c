@@ -307,8 +307,10 @@ static long hc_update_descriptor(struct vcpu *v, const uint64_t a[6])
 		rc = -EINVAL;
 	else
 		memcpy(v->d->ram + maddr, &desc, 8);
-	if (!rc)
+	if (!rc) {
 		gdt_refresh_entry(v->d, maddr, desc);
+		mm_ldt_refresh(v->d, maddr, desc);
+	}
 	pthread_mutex_unlock(&v->d->lock);
 	return rc;
 }

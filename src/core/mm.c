@@ -496,13 +496,96 @@ static int new_baseptr(struct vcpu *v, uint64_t mfn, bool user)
 	return 0;
 }
 
+/*
+ * LDTs as Xen runs them, with a copy: the guest's descriptor frames are
+ * typed as descriptor pages while loaded (so they cannot be mapped
+ * writable), and their validated copy in the vCPU's hypervisor LDT pages
+ * is what the CPU uses (LDTR = HV_SEL_LDT, set through KVM's segment
+ * state).  update_descriptor keeps the copy current (mm_ldt_refresh).
+ */
+
+/* What the CPU may use from a guest descriptor: code and data only, with
+ * the DPL raised to 3 (the guest kernel runs at CPL3), as Xen does for a
+ * 64-bit PV guest; anything else (system descriptors, gates) becomes
+ * not-present. */
+static uint64_t ldt_desc_fixup(uint64_t desc)
+{
+	if (!((desc >> 47) & 1))
+		return 0;
+	if (!((desc >> 44) & 1))
+		return 0;
+	return desc | (3ull << 45);
+}
+
+static void ldt_release(struct vcpu *v)
+{
+	for (unsigned i = 0; i < v->ldt_nframes; i++)
+		put_page_type(v->d, v->ldt_frames[i]);
+	v->ldt_nframes = 0;
+}
+
+static void ldt_load_sregs(struct vcpu *v, unsigned ents)
+{
+	struct kvm_sregs *s = v->sregs;
+
+	if (ents)
+		s->ldt = (struct kvm_segment){ .base = hv_va(v->hvl.ldt), .limit = ents * 8 - 1,
+					       .selector = HV_SEL_LDT, .type = 2, .present = 1 };
+	else
+		s->ldt = (struct kvm_segment){ .selector = 0, .unusable = 1 };
+	v->kvm.run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+}
+
 static int set_ldt(struct vcpu *v, uint64_t base, uint32_t ents)
 {
+	struct domain *d = v->d;
+	uint64_t frames[HV_LDT_PAGES];
+	unsigned nframes = (unsigned)((ents * 8ull + PAGE_SIZE - 1) / PAGE_SIZE), i;
+	uint64_t *copy = (uint64_t *)(d->hv + v->hvl.ldt);
+	int rc = 0;
+
 	if ((base & 4095) || ents > 8192 || (ents && (base >> 63) == 0 && base + ents * 8ull > (1ull << 47)))
 		return -EINVAL;
+	for (i = 0; i < nframes && !rc; i++) {
+		uint64_t maddr;
+		rc = guest_va_to_maddr(v, base + i * PAGE_SIZE, &maddr);
+		if (!rc)
+			rc = get_page_type(v, d, maddr >> 12, FT_SEG);
+		if (!rc)
+			frames[i] = maddr >> 12;
+	}
+	if (rc) {
+		nframes = i - 1;
+		for (i = 0; i < nframes; i++)
+			put_page_type(d, frames[i]);
+		return -EINVAL;
+	}
+	ldt_release(v);
+	for (i = 0; i < ents; i++) {
+		uint64_t desc = __atomic_load_n(table_of(d, frames[i / 512]) + i % 512, __ATOMIC_RELAXED);
+		copy[i] = ldt_desc_fixup(desc);
+	}
+	memset(copy + ents, 0, (v->ldt_ents > ents ? v->ldt_ents - ents : 0) * 8);
+	memcpy(v->ldt_frames, frames, nframes * sizeof frames[0]);
+	v->ldt_nframes = nframes;
 	v->ldt_base = base;
 	v->ldt_ents = ents;
+	ldt_load_sregs(v, ents);
 	return 0;
+}
+
+void mm_ldt_refresh(struct domain *d, uint64_t maddr, uint64_t desc)
+{
+	for (unsigned i = 0; i < d->max_vcpus; i++) {
+		struct vcpu *o = d->vcpus[i];
+		if (!o)
+			continue;
+		for (unsigned f = 0; f < o->ldt_nframes; f++) {
+			uint64_t idx = f * 512 + (maddr & 4095) / 8;
+			if (o->ldt_frames[f] == maddr >> 12 && idx < o->ldt_ents)
+				((uint64_t *)(d->hv + o->hvl.ldt))[idx] = ldt_desc_fixup(desc);
+		}
+	}
 }
 
 static int mmuext_one(struct vcpu *v, const struct mmuext_op *op)

@@ -33,6 +33,7 @@ user||0
 hvframes||0
 stalepte|--vcpus 2|0
 longbatch|--memory 128|0
+ldt||0
 "
 
 if [ ! -x "$RUN" ]; then
