@@ -83,8 +83,10 @@ kx_stub_ptw:
 
 /*
  * The same batch, for when the daemon needs the stores done before it can
- * go on (a batch overflowed mid-hypercall): ends with hlt instead of
- * returning to the guest; the daemon restores the registers itself.
+ * go on (a batch overflowed mid-hypercall, or a store dropped a reference
+ * that must leave the shadow tables before d->lock is released): ends
+ * with hlt instead of returning to the guest; the daemon restores the
+ * registers itself.
  */
 	.p2align 4
 kx_stub_ptw_sync:
