@@ -54,6 +54,44 @@ struct evtchn {
 	uint32_t remote_port;
 };
 
+/* ---- trap accounting (trapstat.c) ------------------------------------------ */
+/* Kind numbers: one space for every row of the table. */
+enum {
+	TS_EXC = 0,                        /* + exception vector (0-31) */
+	TS_HC = 32,                        /* + hypercall number (0-63) */
+	TS_SUB = TS_HC + 64,               /* + slot * TS_SUB_PER_SLOT + sub-op */
+	TS_NR_SUB_SLOTS = 11,
+	TS_SUB_PER_SLOT = 32,
+	TS_EMUL = TS_SUB + TS_NR_SUB_SLOTS * TS_SUB_PER_SLOT, /* + TS_EMUL_* */
+	TS_NR_EMUL = 16,
+	TS_MISC = TS_EMUL + TS_NR_EMUL,    /* + TS_MISC_* */
+	TS_NR_MISC = 16,
+	TS_MC = TS_MISC + TS_NR_MISC,      /* + hypercall number, inside multicalls */
+	TS_NR = TS_MC + 64,
+	TS_RIP_SLOTS = 512,
+};
+enum {
+	TS_EMUL_CPUID, TS_EMUL_RDMSR, TS_EMUL_WRMSR, TS_EMUL_RDTSC, TS_EMUL_MOVCR,
+	TS_EMUL_MOVDR, TS_EMUL_IN, TS_EMUL_OUT, TS_EMUL_CLISTI, TS_EMUL_CACHE,
+	TS_EMUL_SYS, TS_EMUL_OTHER,
+};
+/* Exits first (< TS_MISC_UPCALL), then count-only events. */
+enum {
+	TS_MISC_SYSCALL, TS_MISC_PTWR, TS_MISC_ASYNC, TS_MISC_OTHER, TS_MISC_BAD_HC,
+	TS_MISC_UPCALL, TS_MISC_PTW_REPLAY, TS_MISC_PTW_SYNC,
+};
+struct trapstat_rip_slot {
+	uint64_t rip, count;
+	unsigned kind;
+};
+struct trapstat {
+	uint64_t exits;
+	uint64_t count[TS_NR];
+	uint64_t ns[TS_NR];
+	struct trapstat_rip_slot rips[TS_RIP_SLOTS];
+};
+_Static_assert(TS_NR <= TRAPSTAT_MAX_ROWS, "trapstat rows");
+
 /* ---- vCPU ---------------------------------------------------------------- */
 struct dispatcher;
 struct dispatch_vcpu;
@@ -139,7 +177,37 @@ struct vcpu {
 	bool yield_pending;                /* SCHEDOP_yield: leave at the loop top */
 	atomic_bool preempt;               /* the scheduler wants the pCPU back */
 	atomic_bool dispatch_waiting;      /* in dispatch_run_begin */
+
+	/* Trap accounting: the table, and the exit being handled. */
+	struct trapstat *ts;
+	unsigned ts_kind;
+	int ts_sub;                        /* detail row, -1 none */
+	uint64_t ts_rip;
 };
+
+/* ---- PIT channel 2 (pit.c) ------------------------------------------------ */
+struct pit2 {
+	pthread_mutex_t lock;
+	uint32_t reload;          /* 1-0x10000 */
+	uint8_t mode;             /* 0-5 */
+	uint8_t rw;               /* access mode: 1 LSB, 2 MSB, 3 LSB then MSB */
+	bool gate, speaker;       /* port 0x61 bits 0 and 1 */
+	bool write_msb_next, read_msb_next;
+	uint8_t write_lsb;
+	uint8_t latched;          /* access mode of a latched count, 0 = none */
+	bool latch_msb_next;
+	uint16_t latch;
+	bool status_latched;
+	uint8_t status;
+	int64_t load_ns;          /* host time counting (re)started */
+	int64_t stopped_at;       /* host time the gate last went low */
+	int64_t paused_ns;        /* gate-low time since load (modes 0, 4) */
+};
+void pit_init(struct pit2 *p);
+void pit_destroy(struct pit2 *p);
+bool pit_port(uint16_t port);
+uint8_t pit_read(struct pit2 *p, uint16_t port, int64_t now_ns);
+void pit_write(struct pit2 *p, uint16_t port, uint8_t val, int64_t now_ns);
 
 /* ---- domain -------------------------------------------------------------- */
 struct domain {
@@ -168,6 +236,7 @@ struct domain {
 	uint64_t store_mfn, console_mfn;
 	bool rings_held;                   /* both held writable (mm_get_writable) */
 
+	struct pit2 pit;                   /* ports 0x42, 0x43, 0x61 */
 	unsigned grant_frames;             /* frames set up by the guest */
 	atomic_bool dying;
 	atomic_bool paused;
@@ -311,6 +380,22 @@ static inline bool dispatch_must_leave(struct vcpu *v, int64_t now)
 {
 	return atomic_load(&v->preempt) || now >= v->slice_end;
 }
+
+/* trapstat.c: written by the vCPU's own thread only. */
+int trapstat_alloc(struct vcpu *v);
+void trapstat_free(struct vcpu *v);
+bool trapstat_kind_is_exit(unsigned kind);
+/* An exit starts: its default kind and the guest RIP it is charged to. */
+void trapstat_begin_exit(struct vcpu *v, unsigned kind, uint64_t rip);
+/* A handler found out what the exit really was. */
+void trapstat_set_kind(struct vcpu *v, unsigned kind);
+void trapstat_hypercall(struct vcpu *v, uint64_t nr, const uint64_t a[6], bool in_multicall);
+/* Charge a hypercall exit to its call site (see trapstat.c). */
+void trapstat_hypercall_site(struct vcpu *v, uint64_t ret, uint64_t rsp);
+void trapstat_mmuext_cmd(struct vcpu *v, unsigned cmd);
+/* Count an event that is not an exit of its own. */
+void trapstat_note(struct vcpu *v, unsigned kind);
+void trapstat_end_exit(struct vcpu *v, uint64_t ns);
 
 /* emulate.c */
 int emulate_priv_op(struct vcpu *v, unsigned vector);

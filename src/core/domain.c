@@ -203,6 +203,7 @@ static void domain_free(struct domain *d)
 	if (d->hv)
 		munmap(d->hv, d->hvl.size);
 	free(d->frames);
+	pit_destroy(&d->pit);
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->state_cond);
 	pthread_mutex_destroy(&d->state_lock);
@@ -235,6 +236,7 @@ int domain_create(const struct domain_params *p, struct domain **out, char *err,
 	d->max_vcpus = max_vcpus;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_mutex_init(&d->state_lock, NULL);
+	pit_init(&d->pit);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->state_cond, &ca);

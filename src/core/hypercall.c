@@ -401,6 +401,7 @@ static const hypercall_fn hypercall_table[XEN_NR_HYPERCALLS] = {
 
 long hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t a[6], bool in_multicall)
 {
+	trapstat_hypercall(v, nr, a, in_multicall);
 	if (nr >= XEN_NR_HYPERCALLS || !hypercall_table[nr])
 		return -ENOSYS;
 	/* iret inside a multicall would rewrite the frame mid-batch. */

@@ -593,6 +593,7 @@ static int mmuext_one(struct vcpu *v, const struct mmuext_op *op)
 	struct domain *d = v->d;
 	uint8_t mask[MAX_VCPUS / 8];
 
+	trapstat_mmuext_cmd(v, op->cmd);
 	switch (op->cmd) {
 	case MMUEXT_PIN_L1_TABLE:
 	case MMUEXT_PIN_L2_TABLE:

@@ -282,6 +282,7 @@ int ptw_flush_now(struct vcpu *v)
 	v->regs->rip = hv_va(v->d->hvl.stubs + hv_stub_ptw_sync());
 	v->regs->rsp = ist_top(v) - 256;
 	regs_dirty(v);
+	trapstat_note(v, TS_MISC + TS_MISC_PTW_SYNC);
 	rc = run_once(v, true);
 	if (rc == 0 && v->kvm.run->exit_reason != KVM_EXIT_HLT)
 		rc = -EIO;
@@ -373,12 +374,14 @@ static void prepare_resume(struct vcpu *v)
 		v->ptw_flush = 1;
 	if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) &&
 	    !vi->evtchn_upcall_mask && v->event_cb) {
+		trapstat_note(v, TS_MISC + TS_MISC_UPCALL);
 		bounce_to(v, v->event_cb, false, 0, true);
 		regs_dirty(v);
 	}
 	if (atomic_load(&v->d->dying))
 		return;
 	if (v->ptw_count || v->ptw_flush) {
+		trapstat_note(v, TS_MISC + TS_MISC_PTW_REPLAY);
 		uint64_t *save = (uint64_t *)((uint8_t *)f - 40);
 		save[0] = v->regs->rax;
 		save[1] = v->regs->rcx;
@@ -407,6 +410,7 @@ static void handle_hypercall(struct vcpu *v)
 	uint64_t args[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
 
 	/* The syscall left the return address in rcx and flags in r11. */
+	trapstat_hypercall_site(v, r->rcx, f->rsp);
 	f->rip = r->rcx;
 	f->rflags = (r->r11 & ~(uint64_t)(X86_EFLAGS_IOPL | X86_EFLAGS_VM)) | X86_EFLAGS_IF;
 	f->cs = FLAT_KERNEL_CS;
@@ -437,6 +441,8 @@ static void handle_user_syscall(struct vcpu *v)
 	struct kvm_regs *r = v->regs;
 	struct x86_trap_frame *f = v->frame;
 
+	trapstat_set_kind(v, TS_MISC + TS_MISC_SYSCALL);
+	v->ts_rip = r->rcx;
 	if (!v->syscall_cb) {
 		f->rip = r->rcx - 2;
 		f->rflags = r->r11;
@@ -460,8 +466,10 @@ static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 	switch (vec) {
 	case 14: {
 		uint64_t cr2 = v->sregs->cr2;
-		if (v->in_kernel && (err & 2) && mm_ptwr_fault(v, cr2, err) > 0)
+		if (v->in_kernel && (err & 2) && mm_ptwr_fault(v, cr2, err) > 0) {
+			trapstat_set_kind(v, TS_MISC + TS_MISC_PTWR);
 			return;
+		}
 		v->vinfo->arch.cr2 = cr2;
 		err = (err & ~4ull) | (v->in_kernel ? 0 : 4);
 		break;
@@ -512,6 +520,7 @@ static void handle_trap(struct vcpu *v)
 		domain_crash(v->d, "corrupt trap frame");
 		return;
 	}
+	trapstat_begin_exit(v, vec < 32 ? TS_EXC + vec : TS_MISC + TS_MISC_OTHER, f->rip);
 	log_debug("d%uv%u: trap %u err %#llx rip %#llx cr2 %#llx rax %#llx%s", v->d->domid, v->id,
 		  vec, (unsigned long long)f->error_code, (unsigned long long)f->rip,
 		  (unsigned long long)v->sregs->cr2, (unsigned long long)v->regs->rax,
@@ -726,17 +735,22 @@ static void *vcpu_thread(void *arg)
 		arm_host_timer(v);
 		int64_t t0 = now_ns();
 		int rc = run_once(v, false);
-		v->cpu_time_ns += (uint64_t)(now_ns() - t0);
+		int64_t t_exit = now_ns();
+		v->cpu_time_ns += (uint64_t)(t_exit - t0);
 		if (rc < 0) {
 			if (rc != -EINTR)
 				domain_crash(d, "KVM_RUN failed: %s", strerror(-rc));
 			break;
 		}
 		if (rc == 1) {
+			trapstat_begin_exit(v, TS_MISC + TS_MISC_ASYNC, v->regs->rip);
 			interrupted(v);
+			trapstat_end_exit(v, (uint64_t)(now_ns() - t_exit));
 			continue;
 		}
+		trapstat_begin_exit(v, TS_MISC + TS_MISC_OTHER, v->regs->rip);
 		handle_exit(v);
+		trapstat_end_exit(v, (uint64_t)(now_ns() - t_exit));
 		v->resume_pending = true;
 	}
 	dispatch_run_end(v, DISPATCH_OFFLINE);
@@ -792,6 +806,9 @@ int vcpu_create(struct domain *d, unsigned id)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&v->wake_cond, &ca);
 	pthread_condattr_destroy(&ca);
+	rc = trapstat_alloc(v);
+	if (rc)
+		goto fail;
 	rc = kvm_create_vcpu(&d->kvm, id, &v->kvm);
 	if (rc)
 		goto fail;
@@ -815,6 +832,7 @@ int vcpu_create(struct domain *d, unsigned id)
 	return 0;
 fail:
 	kvm_destroy_vcpu(&v->kvm);
+	trapstat_free(v);
 	pthread_mutex_destroy(&v->wake_lock);
 	pthread_cond_destroy(&v->wake_cond);
 	free(v);
@@ -911,6 +929,7 @@ void vcpu_destroy(struct vcpu *v)
 		return;
 	vcpu_stop_thread(v);
 	kvm_destroy_vcpu(&v->kvm);
+	trapstat_free(v);
 	pthread_mutex_destroy(&v->wake_lock);
 	pthread_cond_destroy(&v->wake_cond);
 	free(v);
