@@ -97,3 +97,20 @@ grep -q "refused a control connection from uid 65534" "$A/kxend.log" ||
 	fail "the refusal was not logged"
 xl_in "$A" list | grep -q '^Domain-0' || fail "root can no longer use the daemon"
 echo "ok: other users are refused by SO_PEERCRED"
+
+# I: xl's PCI records (pci-assignable/ under the run dir) are not written
+# through a symlink either.
+SYS=$T/sys
+mkdir -p "$SYS/bus/pci/devices/0000:03:00.0" "$SYS/bus/pci/drivers/vfio-pci" \
+	"$SYS/bus/pci/drivers/e1000e"
+: >"$SYS/bus/pci/drivers_probe"
+: >"$SYS/bus/pci/devices/0000:03:00.0/driver_override"
+for f in bind unbind; do : >"$SYS/bus/pci/drivers/e1000e/$f"; : >"$SYS/bus/pci/drivers/vfio-pci/$f"; done
+ln -s ../../drivers/e1000e "$SYS/bus/pci/devices/0000:03:00.0/driver"
+mkdir -m 700 "$A/pci-assignable"
+ln -s "$T/victim" "$A/pci-assignable/0000:03:00.0.tmp"
+if KXEN_SYSFS_ROOT=$SYS KXEN_RUNDIR=$A "$XL" pci-assignable-add 03:00.0 >/dev/null 2>"$T/err"; then
+	fail "a PCI record was written through a symlink"
+fi
+[ "$(cat "$T/victim")" = precious ] || fail "the symlink's target was written by pci-assignable-add"
+echo "ok: PCI records are not written through a symlink ($(cat "$T/err"))"
