@@ -105,18 +105,18 @@ static void client_free(struct client *c)
 static bool peer_allowed(int fd)
 {
 	static int64_t last_warned;
-	struct ucred cred;
+	struct ucred cred = { 0 };
 	socklen_t len = sizeof cred;
+	bool known = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+		     len == sizeof cred;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-	    (cred.uid == 0 || cred.uid == geteuid()))
+	if (known && (cred.uid == 0 || cred.uid == geteuid()))
 		return true;
 	/* A local user knocking must not flood the log either. */
 	if (now_ns() - last_warned > 10ll * 1000 * 1000 * 1000) {
 		last_warned = now_ns();
 		log_warn("refused a control connection from uid %ld (pid %ld)",
-			 len == sizeof cred ? (long)cred.uid : -1L,
-			 len == sizeof cred ? (long)cred.pid : -1L);
+			 known ? (long)cred.uid : -1L, known ? (long)cred.pid : -1L);
 	}
 	return false;
 }

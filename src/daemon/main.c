@@ -5,11 +5,13 @@
  *
  *   kxend [--foreground] [--help]
  *
- * $KXEN_RUNDIR (default /run/kxen) holds kxend.sock, kxend.pid, kxend.log
- * and console/<name>.log (capped and rotated, see logs.c).  SIGTERM and
- * SIGINT stop the daemon, SIGHUP reopens its logs.  Without --foreground the daemon detaches once
- * its socket is listening, so a client may connect as soon as the
- * starting process exits.
+ * $KXEN_RUNDIR (default /run/kxen) holds kxend.sock, kxend.pid, kxend.log,
+ * console/<name>.log (capped and rotated, see logs.c) and the record of
+ * running domains (record.c); it must be safe from other users (see
+ * rundir_setup).  SIGTERM and SIGINT stop the daemon, SIGHUP reopens its
+ * logs.  Without --foreground the daemon detaches once its socket is
+ * listening, so a client may connect as soon as the starting process
+ * exits.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +41,8 @@ static const char *run_path(const struct kxend *k, const char *name, char *buf, 
 	return buf;
 }
 
-/* Creates the missing ancestors of path (not path itself), 0755. */
+/* Creates the missing ancestors of path (not path itself); the daemon's
+ * umask leaves them 0700. */
 static int mkdir_parents(const char *path)
 {
 	char buf[PATH_MAX];
