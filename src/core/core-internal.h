@@ -182,6 +182,10 @@ struct domain {
 int guest_copy_from(struct vcpu *v, void *dst, uint64_t va, size_t len);
 int guest_copy_to(struct vcpu *v, uint64_t va, const void *src, size_t len);
 int guest_va_to_maddr(struct vcpu *v, uint64_t va, uint64_t *maddr);
+/* Up to len bytes at va through the tables of the mode the vCPU is in
+ * (user code may be mapped in the user tables only); returns how many of
+ * them are readable, from one copy. */
+size_t guest_fetch(struct vcpu *v, uint64_t va, void *buf, size_t len);
 /* Walk the vCPU's kernel tables; returns the maddr of the L1 entry for va. */
 int guest_l1e_maddr(struct vcpu *v, uint64_t root_mfn, uint64_t va, uint64_t *maddr);
 /* Host pointer to one guest frame (RAM or a guest-mappable hv frame). */

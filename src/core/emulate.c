@@ -302,19 +302,45 @@ static int finish(struct vcpu *v, enum x86emu_status st, struct x86emu_regs *e,
 	}
 }
 
-int emulate_priv_op(struct vcpu *v, unsigned vector)
+/* Guest user mode gets one instruction emulated, as from Xen: the forced
+ * CPUID.  Only CPUID is reachable through these hooks, whatever the bytes
+ * turned out to be. */
+static const struct x86emu_ops user_emu_ops = {
+	.cpuid = cb_cpuid,
+};
+
+static const uint8_t forced_cpuid[7] = { 0x0f, 0x0b, 'x', 'e', 'n', 0x0f, 0xa2 };
+
+static int emulate_user_op(struct vcpu *v, unsigned vector, const uint8_t *insn, size_t len)
 {
 	struct x86emu_regs e;
 	struct x86emu_outcome out;
-	if (!v->in_kernel) {
-		/* User mode only gets the forced CPUID from Xen. */
-		uint8_t b[7];
-		if (vector != 6 || guest_copy_from(v, b, v->frame->rip, 7) ||
-		    memcmp(b, "\x0f\x0b" "xen" "\x0f\xa2", 7))
-			return 0;
-	}
+
+	if (vector != 6 || len < sizeof forced_cpuid || memcmp(insn, forced_cpuid, sizeof forced_cpuid))
+		return 0;
 	regs_in(v, &e);
-	return finish(v, x86emu_emulate_priv(&e, &emu_ops, v, &out), &e, &out);
+	if (x86emu_emulate_priv_bytes(&e, &user_emu_ops, v, insn, len, &out) != X86EMU_DONE)
+		return 0;
+	regs_out(v, &e);
+	return 1;
+}
+
+/*
+ * The instruction is fetched once, through the tables of the mode the
+ * guest was in, and that one copy is both checked and emulated: another
+ * vCPU of the guest may rewrite the bytes at any time.
+ */
+int emulate_priv_op(struct vcpu *v, unsigned vector)
+{
+	uint8_t insn[X86EMU_MAX_INSN_LEN];
+	size_t len = guest_fetch(v, v->frame->rip, insn, sizeof insn);
+	struct x86emu_regs e;
+	struct x86emu_outcome out;
+
+	if (!v->in_kernel)
+		return emulate_user_op(v, vector, insn, len);
+	regs_in(v, &e);
+	return finish(v, x86emu_emulate_priv_bytes(&e, &emu_ops, v, insn, len, &out), &e, &out);
 }
 
 int mm_ptwr_fault(struct vcpu *v, uint64_t va, uint64_t err)

@@ -30,6 +30,7 @@ multicall||0
 smp|--vcpus 2|0
 hostile||1
 user||0
+user-emul|--vcpus 2|0
 "
 
 if [ ! -x "$RUN" ]; then
