@@ -178,6 +178,13 @@ struct domain {
 
 /* ---- cross-file functions ------------------------------------------------ */
 
+/* 48-bit canonical: bits 63..47 all equal.  Xen refuses any other code or
+ * stack address a guest hands it; the CPU would fault on it inside kxen. */
+static inline bool is_canonical(uint64_t va)
+{
+	return (uint64_t)((int64_t)(va << 16) >> 16) == va;
+}
+
 /* guestmem.c: guest virtual memory through the vCPU's current tables. */
 int guest_copy_from(struct vcpu *v, void *dst, uint64_t va, size_t len);
 int guest_copy_to(struct vcpu *v, uint64_t va, const void *src, size_t len);

@@ -143,6 +143,9 @@ static int cb_read_msr(void *ctx, uint32_t msr, uint64_t *val)
 static int cb_write_msr(void *ctx, uint32_t msr, uint64_t val)
 {
 	struct vcpu *v = ctx;
+	if ((msr == MSR_FS_BASE || msr == MSR_GS_BASE || msr == MSR_SHADOW_GS_BASE) &&
+	    !is_canonical(val))
+		return X86EMU_CB_GP;   /* as the CPU (and Xen) */
 	switch (msr) {
 	case MSR_FS_BASE:
 		vcpu_set_fs(v, val);
@@ -333,10 +336,14 @@ static int emulate_user_op(struct vcpu *v, unsigned vector, const uint8_t *insn,
 int emulate_priv_op(struct vcpu *v, unsigned vector)
 {
 	uint8_t insn[X86EMU_MAX_INSN_LEN];
-	size_t len = guest_fetch(v, v->frame->rip, insn, sizeof insn);
+	size_t len;
 	struct x86emu_regs e;
 	struct x86emu_outcome out;
 
+	/* Nothing to fetch there: the fault stands (the CPU's is a #GP(0)). */
+	if (!is_canonical(v->frame->rip))
+		return 0;
+	len = guest_fetch(v, v->frame->rip, insn, sizeof insn);
 	if (!v->in_kernel)
 		return emulate_user_op(v, vector, insn, len);
 	regs_in(v, &e);

@@ -240,6 +240,11 @@ long do_iret(struct vcpu *v)
 	f->ss = (c.ss & 0xffff) | 3;
 	v->vinfo->evtchn_upcall_mask = !(c.rflags & X86_EFLAGS_IF);
 	regs_dirty(v);
+	/* Xen's iretq to a non-canonical RIP faults and is reported as a #GP(0)
+	 * taken in the context being returned to; our stub would fault inside
+	 * the hypervisor instead. */
+	if (!is_canonical(c.rip))
+		vcpu_bounce(v, 13, true, 0);
 	return HC_NORETURN;
 }
 
@@ -799,6 +804,25 @@ fail:
 	return rc;
 }
 
+/* Every code and data address in a context is canonical (Xen's
+ * arch_set_info_guest refuses the context otherwise). */
+static bool context_addresses_ok(const struct vcpu_guest_context *c)
+{
+	const uint64_t a[] = { c->user_regs.rip, c->user_regs.rsp, c->kernel_sp, c->fs_base,
+			       c->gs_base_kernel, c->gs_base_user, c->event_callback_eip,
+			       c->syscall_callback_eip, c->failsafe_callback_eip };
+
+	for (size_t i = 0; i < sizeof a / sizeof a[0]; i++)
+		if (!is_canonical(a[i]))
+			return false;
+	if (c->ldt_ents && !is_canonical(c->ldt_base))
+		return false;
+	for (unsigned i = 0; i < 256; i++)
+		if (!is_canonical(c->trap_ctxt[i].address))
+			return false;
+	return true;
+}
+
 /* Registers and KVM state from a vcpu_guest_context (boot or
  * VCPUOP_initialise).  The caller holds d->lock. */
 int vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c)
@@ -807,7 +831,7 @@ int vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c)
 	uint64_t root = c->ctrlreg[3] >> 12;
 	int rc;
 
-	if (!(c->flags & VGCF_IN_KERNEL))
+	if (!(c->flags & VGCF_IN_KERNEL) || !context_addresses_ok(c))
 		return -EINVAL;
 	rc = mm_get_root(d, root);
 	if (rc)

@@ -31,6 +31,7 @@ smp|--vcpus 2|0
 hostile||1
 user||0
 user-emul|--vcpus 2|0
+canonical|--vcpus 2|0
 "
 
 if [ ! -x "$RUN" ]; then
