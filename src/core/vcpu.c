@@ -29,6 +29,7 @@
 #include "common/common.h"
 #include "core/core-internal.h"
 
+#define X86_EFLAGS_FIXED 0x2u     /* bit 1 always reads as 1 */
 #define X86_EFLAGS_TF   0x100u
 #define X86_EFLAGS_IF   0x200u
 #define X86_EFLAGS_DF   0x400u
@@ -376,6 +377,12 @@ static void prepare_resume(struct vcpu *v)
 	}
 	if (atomic_load(&v->d->dying))
 		return;
+	/* The stubs run on the hypervisor's flags, never the guest's: a frame
+	 * built from live guest state (interrupted()) left the guest's TF, NT
+	 * or AC in RFLAGS, and a TF there single-steps the stub itself (#DB
+	 * inside kxen; Xen raises it after the guest's instruction), an NT
+	 * makes its iretq fault. */
+	v->regs->rflags = X86_EFLAGS_FIXED;
 	if (v->ptw_count || v->ptw_flush) {
 		uint64_t *save = (uint64_t *)((uint8_t *)f - 40);
 		save[0] = v->regs->rax;
