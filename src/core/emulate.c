@@ -350,6 +350,22 @@ int emulate_priv_op(struct vcpu *v, unsigned vector)
 	return finish(v, x86emu_emulate_priv_bytes(&e, &emu_ops, v, insn, len, &out), &e, &out);
 }
 
+unsigned emulate_soft_int_len(struct vcpu *v, uint8_t *vector)
+{
+	uint8_t insn[X86EMU_MAX_INSN_LEN];
+	struct x86emu_insn in;
+	size_t len;
+
+	if (!is_canonical(v->frame->rip))
+		return 0;
+	len = guest_fetch(v, v->frame->rip, insn, sizeof insn);
+	if (x86emu_decode(insn, len, &in) || in.map != X86EMU_MAP_ONE || in.opcode != 0xcd ||
+	    in.lock)
+		return 0;
+	*vector = (uint8_t)in.imm;
+	return in.len;
+}
+
 int mm_ptwr_fault(struct vcpu *v, uint64_t va, uint64_t err)
 {
 	struct x86emu_regs e;

@@ -443,9 +443,31 @@ static void handle_user_syscall(struct vcpu *v)
 	regs_dirty(v);
 }
 
+/*
+ * `int n` of len bytes at the frame's RIP, as Xen treats it: the guest's
+ * handler for n gets it as a trap (RIP after the instruction) if the
+ * handler's DPL allows it from the current mode -- 3 from user mode, 1 or
+ * more from kernel mode, as for a 64-bit PV kernel in ring 3 -- otherwise
+ * the guest gets the #GP a DPL-0 gate raises.  Vectors 3 and 4 are always
+ * allowed: Xen's IDT makes them DPL 3 whatever the guest asked for.
+ */
+static void soft_int(struct vcpu *v, unsigned n, unsigned len)
+{
+	const struct trap_info *t = &v->traps[n];
+
+	if (n == 3 || n == 4 || TI_GET_DPL(t) >= (v->in_kernel ? 1u : 3u)) {
+		v->frame->rip += len;
+		vcpu_bounce(v, n, false, 0);
+	} else {
+		vcpu_bounce(v, 13, true, (n << 3) | 2);
+	}
+}
+
 static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 {
 	struct x86_trap_frame *f = v->frame;
+	unsigned len;
+	uint8_t n;
 
 	switch (vec) {
 	case 14: {
@@ -457,33 +479,38 @@ static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 		break;
 	}
 	case 13:
+		/* `int n` through one of our DPL-0 gates (VT-x, AMD-V). */
+		if ((err & 3) == 2) {
+			len = emulate_soft_int_len(v, &n);
+			if (len && n == ((err >> 3) & 255))
+				soft_int(v, n, len);
+			else
+				vcpu_bounce(v, 13, true, err);
+			return;
+		}
 		if (emulate_priv_op(v, vec) > 0)
 			return;
-		if ((err & 3) == 2) {
-			/* `int n` through a DPL0 gate: allowed if the guest's trap
-			 * table permits it from the current mode. */
-			unsigned n = (err >> 3) & 255;
-			const struct trap_info *t = &v->traps[n];
-			if (t->address && (v->in_kernel || TI_GET_DPL(t) == 3)) {
-				f->rip += 2;
-				vcpu_bounce(v, n, false, 0);
-				return;
-			}
-		}
 		break;
 	case 6:
+		/* PVM-style hosts report `int n` from CPL3 as #UD at the
+		 * instruction, whatever the gate's DPL. */
+		len = emulate_soft_int_len(v, &n);
+		if (len) {
+			soft_int(v, n, len);
+			return;
+		}
 		if (emulate_priv_op(v, vec) > 0)
 			return;
 		break;
-	case 3:
-	case 4:
 	case 0x80:
-		if (!v->in_kernel && TI_GET_DPL(&v->traps[vec]) != 3) {
-			f->rip -= vec == 0x80 ? 2 : 1;
-			vcpu_bounce(v, 13, true, (vec << 3) | 2);
-			return;
-		}
-		break;
+		/* Our gate for 0x80 is DPL 3, like Xen's: any handler the guest
+		 * registered gets it (Xen's int80 path checks no DPL); without
+		 * one it is the #GP of a DPL-0 gate, at the instruction. */
+		if (v->traps[0x80].address)
+			break;
+		f->rip -= 2;
+		vcpu_bounce(v, 13, true, (0x80 << 3) | 2);
+		return;
 	default:
 		if (vec >= 32) {
 			domain_crash(v->d, "unexpected vector %u", vec);

@@ -32,6 +32,7 @@ hostile||1
 user||0
 user-emul|--vcpus 2|0
 canonical|--vcpus 2|0
+softint||0
 "
 
 if [ ! -x "$RUN" ]; then
