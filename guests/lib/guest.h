@@ -207,6 +207,8 @@ void user_tables_install(void);
 /* Run user code at rip on rsp (events masked) until a trap handler calls
  * user_return(); returns the value it passed. */
 uint64_t user_run(uint64_t rip, uint64_t rsp);
+/* The same with the given RFLAGS (IF set: events reach user mode). */
+uint64_t user_run_flags(uint64_t rip, uint64_t rsp, uint64_t rflags);
 /* From a handler of a trap taken in user mode: end user_run() with val. */
 void user_return(struct trap_frame *f, uint64_t val);
 /* `syscall` with RAX = USER_SYS_EXIT ends user_run() with RDI. */

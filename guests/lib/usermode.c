@@ -19,7 +19,7 @@ static bool user_installed;
 
 trap_handler_t user_syscall_hook;
 uint64_t user_run_rsp;
-uint64_t user_run_asm(uint64_t rip, uint64_t rsp);
+uint64_t user_run_asm(uint64_t rip, uint64_t rsp, uint64_t rflags);
 void user_run_resume(void);
 
 /*
@@ -40,7 +40,7 @@ __asm__(
 	"	movq %rsp, user_run_rsp(%rip)\n"
 	"	pushq $0xe02b\n"           /* SS: FLAT_USER_SS */
 	"	pushq %rsi\n"              /* RSP */
-	"	pushq $0x2\n"              /* RFLAGS: IF clear = events stay masked */
+	"	pushq %rdx\n"              /* RFLAGS */
 	"	pushq $0xe033\n"           /* CS: FLAT_USER_CS, RPL 3 -> user mode */
 	"	pushq %rdi\n"              /* RIP */
 	"	pushq $0\n"                /* flags */
@@ -123,11 +123,16 @@ void user_tables_install(void)
 	user_installed = true;
 }
 
-uint64_t user_run(uint64_t rip, uint64_t rsp)
+uint64_t user_run_flags(uint64_t rip, uint64_t rsp, uint64_t rflags)
 {
 	if (!user_installed)
 		test_fail("user_run before user_tables_install");
-	return user_run_asm(rip, rsp);
+	return user_run_asm(rip, rsp, rflags);
+}
+
+uint64_t user_run(uint64_t rip, uint64_t rsp)
+{
+	return user_run_flags(rip, rsp, 0x2);   /* IF clear: events stay masked */
 }
 
 void user_return(struct trap_frame *f, uint64_t val)

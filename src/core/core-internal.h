@@ -119,6 +119,8 @@ struct vcpu {
 	atomic_bool kicked;
 	bool resume_pending;               /* the trap frame holds state to resume */
 	bool rekick;                       /* interrupted inside a stub */
+	uint64_t trap_wait_rip;            /* interrupted where a trap may be pending */
+	uint64_t trap_wait_since;          /* thread CPU time when first seen there */
 	uint64_t cpu_time_ns;
 	int64_t run_started_ns;
 

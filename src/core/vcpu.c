@@ -377,6 +377,7 @@ static void prepare_resume(struct vcpu *v)
 	}
 	if (atomic_load(&v->d->dying))
 		return;
+	v->trap_wait_rip = 0;   /* a trap came (or a frame was taken): stop waiting */
 	/* The stubs run on the hypervisor's flags, never the guest's: a frame
 	 * built from live guest state (interrupted()) left the guest's TF, NT
 	 * or AC in RFLAGS, and a TF there single-steps the stub itself (#DB
@@ -653,11 +654,79 @@ static bool async_work(struct vcpu *v)
 }
 
 /*
+ * On PVM-style hosts an exception that guest code raised can still be on
+ * its way when KVM_RUN is interrupted: the registers already show the
+ * state after the instruction and KVM reports no event in flight, yet the
+ * next entry delivers it -- unless we have rewritten the state to deliver
+ * an event first, which loses it.  Losing a fault is harmless (the
+ * instruction runs again); losing a trap is not: the int3 or the
+ * single-stepped instruction has completed, and its #BP or #DB never
+ * comes (a debugger's step or breakpoint vanishes).  So when the state
+ * says a trap may be pending, we let the vCPU run into it first.
+ */
+static bool trap_may_be_pending(struct vcpu *v)
+{
+	uint64_t rip = v->regs->rip;
+	uint8_t b[2];
+
+	if (v->regs->rflags & X86_EFLAGS_TF)
+		return true;                    /* a single-step #DB */
+	if (rip == HV_LSTAR_VA)
+		return true;                    /* a syscall's #PF */
+	if (v->debugreg[7] & 0xff)
+		return true;                    /* a breakpoint #DB */
+	if (guest_fetch(v, rip - 2, b, 2) == 2)
+		return b[1] == 0xcc || b[1] == 0xf1 || (b[0] == 0xcd && (b[1] == 3 || b[1] == 4));
+	return guest_fetch(v, rip - 1, b, 1) == 1 && (b[0] == 0xcc || b[0] == 0xf1);
+}
+
+/*
+ * How much CPU time the vCPU thread spends in KVM_RUN at the same RIP,
+ * without a trap, before we take its frame anyway: a pending trap comes
+ * out on the first real entry, so one still there after this long is a
+ * guest looping at that RIP (which must not keep events out for ever).
+ * Thread CPU time, not wall time: a vCPU thread the host has preempted
+ * has not run its guest.  A single-stepping guest traps after its next
+ * instruction whatever it is, so it may wait much longer.
+ */
+#define TRAP_WAIT_NS    200000
+#define TRAP_WAIT_TF_NS 5000000
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool wait_for_pending_trap(struct vcpu *v)
+{
+	uint64_t now;
+
+	if (!trap_may_be_pending(v)) {
+		v->trap_wait_rip = 0;
+		return false;
+	}
+	now = thread_cpu_ns();
+	if (v->trap_wait_rip != v->regs->rip) {
+		v->trap_wait_rip = v->regs->rip;
+		v->trap_wait_since = now;
+		return true;
+	}
+	if (now - v->trap_wait_since <
+	    ((v->regs->rflags & X86_EFLAGS_TF) ? TRAP_WAIT_TF_NS : TRAP_WAIT_NS))
+		return true;
+	v->trap_wait_rip = 0;
+	return false;
+}
+
+/*
  * KVM_RUN was interrupted.  In guest code (CPL3) the guest's state is live
  * in the registers: if there is work for it, turn that state into a trap
  * frame and switch to the CPL0 selectors, as if it had trapped, so the
  * normal resume path can bounce it.  Inside a CPL0 stub we must let the
- * stub finish; ask the host timer for another look very soon.
+ * stub finish, and a trap the guest may have raised must come out first;
+ * ask the host timer for another look very soon.
  */
 static void interrupted(struct vcpu *v)
 {
@@ -673,6 +742,10 @@ static void interrupted(struct vcpu *v)
 	v->rekick = false;
 	if (!async_work(v))
 		return;
+	if (wait_for_pending_trap(v)) {
+		v->rekick = true;
+		return;
+	}
 	struct x86_trap_frame *f = v->frame;
 	f->vector = 256;       /* no vector: an asynchronous stop */
 	f->error_code = 0;

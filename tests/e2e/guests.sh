@@ -33,6 +33,7 @@ user||0
 user-emul|--vcpus 2|0
 canonical|--vcpus 2|0
 softint||0
+step-events||0
 "
 
 if [ ! -x "$RUN" ]; then

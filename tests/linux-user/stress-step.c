@@ -52,12 +52,12 @@ static void count_trap(int sig)
 	self_traps++;
 }
 
-/* 1000 iterations of (getppid every 100th, dec, jnz) with TF set. */
+/* 250 iterations of (dec, jnz), then getppid, with TF set. */
 static unsigned long self_step_once(void)
 {
 	unsigned long before = self_traps;
 
-	__asm__ __volatile__("movl $1000, %%r8d\n\t"
+	__asm__ __volatile__("movl $250, %%r8d\n\t"
 			     "pushfq\n\t"
 			     "orq $0x100, (%%rsp)\n\t"
 			     "popfq\n"
@@ -81,9 +81,9 @@ static _Noreturn void self_stepper(double end)
 	while (now() < end) {
 		unsigned long n = self_step_once();
 
-		/* 2000 loop instructions, the mov, the syscall, the pushf/and/popf */
-		if (n < 2000 || n > 2010)
-			fail("self-step round %u: %lu SIGTRAPs, expected about 2005", rounds, n);
+		/* 500 loop instructions, the mov, the syscall, the pushf/and/popf */
+		if (n < 500 || n > 510)
+			fail("self-step round %u: %lu SIGTRAPs, expected about 505", rounds, n);
 		rounds++;
 	}
 	note("self-stepper: %u rounds", rounds);
