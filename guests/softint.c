@@ -11,6 +11,10 @@
  *   the guest asked DPL 0 (Xen's IDT makes 3 and 4 DPL 3 regardless).
  * - From kernel mode: DPL 1 is enough (int $0x82 works), DPL 0 is #GP.
  * - With no handler for 0x80, int $0x80 is #GP((0x80 << 3) | 2).
+ * - After HYPERVISOR_iret to user mode with a non-canonical RSP (what a
+ *   sigreturn may ask for; PVM-style hosts then emulate the user code, and
+ *   reported int3 as #UD): int3 and int $3 are #BP, icebp is #DB, int
+ *   $0x80 reaches its handler, each after the instruction with that RSP.
  *
  * PVM-style hosts report `int n` from CPL3 as #UD at the instruction; VT-x
  * and AMD-V raise #GP through kxen's DPL-0 gates, or deliver 0x80 through
@@ -24,7 +28,7 @@ const char test_name[] = "softint";
 #define USER_STACK_VA 0x401000ull
 
 extern uint8_t upage[], u80[], u80_end[], u81[], u81_end[], u81p[], u81p_end[], u82[], u83[],
-	u1[], ucc[], ucc_end[], ucd3[], ucd3_end[];
+	u1[], ucc[], ucc_end[], ucd3[], ucd3_end[], uf1[], uf1_end[];
 
 /* Each entry point runs one `int` and, if that returns, exits with 0. */
 __asm__(
@@ -47,6 +51,8 @@ __asm__(
 	"ucc_end:	jmp u_exit\n"
 	"ucd3:	int $3\n"
 	"ucd3_end:	jmp u_exit\n"
+	"uf1:	.byte 0xf1\n"             /* icebp */
+	"uf1_end:	jmp u_exit\n"
 	"u_exit:	movl $60, %eax\n"
 	"	xorl %edi, %edi\n"
 	"	syscall\n"
@@ -88,18 +94,29 @@ static void set_soft_vectors(bool with_0x80)
 	EXPECT_EQ(HYPERVISOR_set_trap_table(t), 0);
 }
 
-static void user_int(const char *what, const uint8_t *entry, unsigned want_vec,
-                     uint64_t want_rip, uint64_t want_err)
+#define GOOD_RSP (USER_STACK_VA + PAGE_SIZE - 64)
+#define BAD_RSP  0x8000000000000000ull
+
+static void user_int_rsp(const char *what, const uint8_t *entry, uint64_t rsp,
+                         unsigned want_vec, uint64_t want_rip, uint64_t want_err)
 {
-	uint64_t got = user_run(at_user(entry), USER_STACK_VA + PAGE_SIZE - 64);
+	uint64_t got = user_run(at_user(entry), rsp);
 
 	CHECK(got == 1000 + want_vec, "%s from user mode: vector %ld, expected %u", what,
 	      (long)got - 1000, want_vec);
 	CHECK(seen.rip == want_rip, "%s: RIP %#lx, expected %#lx", what, (unsigned long)seen.rip,
 	      (unsigned long)want_rip);
 	EXPECT_EQ(seen.error_code, want_err);
+	CHECK(seen.rsp == rsp, "%s: RSP %#lx, expected %#lx", what, (unsigned long)seen.rsp,
+	      (unsigned long)rsp);
 	printk("softint: user %s -> vector %u at %#lx error %#lx\n", what, want_vec,
 	       (unsigned long)seen.rip, (unsigned long)seen.error_code);
+}
+
+static void user_int(const char *what, const uint8_t *entry, unsigned want_vec,
+                     uint64_t want_rip, uint64_t want_err)
+{
+	user_int_rsp(what, entry, GOOD_RSP, want_vec, want_rip, want_err);
 }
 
 /* int n in kernel mode; returns the vector the library recorded. */
@@ -155,6 +172,13 @@ void test_main(void)
 	user_int("int $1", u1, 13, at_user(u1), (1 << 3) | 2);
 	user_int("int3", ucc, 3, at_user(ucc_end), 0);
 	user_int("int $3", ucd3, 3, at_user(ucd3_end), 0);
+	user_int("icebp", uf1, 1, at_user(uf1_end), 0);
+
+	/* The same on a non-canonical stack (the instructions never use it). */
+	user_int_rsp("int3, bad RSP", ucc, BAD_RSP, 3, at_user(ucc_end), 0);
+	user_int_rsp("int $3, bad RSP", ucd3, BAD_RSP, 3, at_user(ucd3_end), 0);
+	user_int_rsp("icebp, bad RSP", uf1, BAD_RSP, 1, at_user(uf1_end), 0);
+	user_int_rsp("int $0x80, bad RSP", u80, BAD_RSP, 22, at_user(u80_end), 0);
 
 	/* No handler for 0x80: the #GP of a DPL-0 gate. */
 	EXPECT_EQ(HYPERVISOR_set_trap_table(NULL), 0);

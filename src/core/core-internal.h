@@ -304,8 +304,10 @@ static inline bool dispatch_must_leave(struct vcpu *v, int64_t now)
 
 /* emulate.c */
 int emulate_priv_op(struct vcpu *v, unsigned vector);
-/* If the instruction at the frame's RIP is `int imm8` (decoded from one
- * fetch), its length, with the vector in *vector; else 0. */
-unsigned emulate_soft_int_len(struct vcpu *v, uint8_t *vector);
+/* If the instruction at the frame's RIP is a software interrupt -- int
+ * imm8, int3 or icebp -- (decoded from one fetch), its length, with the
+ * vector in *vector and whether the gate's DPL applies (int imm8 only);
+ * else 0. */
+unsigned emulate_soft_int_len(struct vcpu *v, uint8_t *vector, bool *dpl_checked);
 
 #endif

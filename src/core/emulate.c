@@ -350,7 +350,7 @@ int emulate_priv_op(struct vcpu *v, unsigned vector)
 	return finish(v, x86emu_emulate_priv_bytes(&e, &emu_ops, v, insn, len, &out), &e, &out);
 }
 
-unsigned emulate_soft_int_len(struct vcpu *v, uint8_t *vector)
+unsigned emulate_soft_int_len(struct vcpu *v, uint8_t *vector, bool *dpl_checked)
 {
 	uint8_t insn[X86EMU_MAX_INSN_LEN];
 	struct x86emu_insn in;
@@ -359,11 +359,24 @@ unsigned emulate_soft_int_len(struct vcpu *v, uint8_t *vector)
 	if (!is_canonical(v->frame->rip))
 		return 0;
 	len = guest_fetch(v, v->frame->rip, insn, sizeof insn);
-	if (x86emu_decode(insn, len, &in) || in.map != X86EMU_MAP_ONE || in.opcode != 0xcd ||
-	    in.lock)
+	if (x86emu_decode(insn, len, &in) || in.map != X86EMU_MAP_ONE || in.lock)
 		return 0;
-	*vector = (uint8_t)in.imm;
-	return in.len;
+	switch (in.opcode) {
+	case 0xcd:              /* int imm8 */
+		*vector = (uint8_t)in.imm;
+		*dpl_checked = true;
+		return in.len;
+	case 0xcc:              /* int3 */
+		*vector = 3;
+		*dpl_checked = false;
+		return in.len;
+	case 0xf1:              /* icebp: a #DB no DPL stops */
+		*vector = 1;
+		*dpl_checked = false;
+		return in.len;
+	default:
+		return 0;
+	}
 }
 
 int mm_ptwr_fault(struct vcpu *v, uint64_t va, uint64_t err)

@@ -450,13 +450,14 @@ static void handle_user_syscall(struct vcpu *v)
  * handler's DPL allows it from the current mode -- 3 from user mode, 1 or
  * more from kernel mode, as for a 64-bit PV kernel in ring 3 -- otherwise
  * the guest gets the #GP a DPL-0 gate raises.  Vectors 3 and 4 are always
- * allowed: Xen's IDT makes them DPL 3 whatever the guest asked for.
+ * allowed: Xen's IDT makes them DPL 3 whatever the guest asked for; int3
+ * and icebp (!dpl_checked) are never refused.
  */
-static void soft_int(struct vcpu *v, unsigned n, unsigned len)
+static void soft_int(struct vcpu *v, unsigned n, unsigned len, bool dpl_checked)
 {
 	const struct trap_info *t = &v->traps[n];
 
-	if (n == 3 || n == 4 || TI_GET_DPL(t) >= (v->in_kernel ? 1u : 3u)) {
+	if (!dpl_checked || n == 3 || n == 4 || TI_GET_DPL(t) >= (v->in_kernel ? 1u : 3u)) {
 		v->frame->rip += len;
 		vcpu_bounce(v, n, false, 0);
 	} else {
@@ -469,6 +470,7 @@ static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 	struct x86_trap_frame *f = v->frame;
 	unsigned len;
 	uint8_t n;
+	bool checked;
 
 	switch (vec) {
 	case 14: {
@@ -482,9 +484,9 @@ static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 	case 13:
 		/* `int n` through one of our DPL-0 gates (VT-x, AMD-V). */
 		if ((err & 3) == 2) {
-			len = emulate_soft_int_len(v, &n);
-			if (len && n == ((err >> 3) & 255))
-				soft_int(v, n, len);
+			len = emulate_soft_int_len(v, &n, &checked);
+			if (len && checked && n == ((err >> 3) & 255))
+				soft_int(v, n, len, true);
 			else
 				vcpu_bounce(v, 13, true, err);
 			return;
@@ -494,10 +496,12 @@ static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 		break;
 	case 6:
 		/* PVM-style hosts report `int n` from CPL3 as #UD at the
-		 * instruction, whatever the gate's DPL. */
-		len = emulate_soft_int_len(v, &n);
+		 * instruction, whatever the gate's DPL; and after a return to a
+		 * non-canonical RSP, where they emulate the guest's code, int3
+		 * and icebp too.  No CPU raises #UD for any of these. */
+		len = emulate_soft_int_len(v, &n, &checked);
 		if (len) {
-			soft_int(v, n, len);
+			soft_int(v, n, len, checked);
 			return;
 		}
 		if (emulate_priv_op(v, vec) > 0)
