@@ -235,8 +235,9 @@ long do_iret(struct vcpu *v)
 	}
 	f->rip = c.rip;
 	f->cs = (c.cs & 0xffff) | 3;
-	f->rflags = (c.rflags & ~(uint64_t)(X86_EFLAGS_IOPL | X86_EFLAGS_VM | X86_EFLAGS_NT)) |
-		    X86_EFLAGS_IF;
+	/* As Xen: only IOPL (virtual) and VM go; NT, AC, DF, TF stay the
+	 * guest's.  None of them reaches our stub's own flags. */
+	f->rflags = (c.rflags & ~(uint64_t)(X86_EFLAGS_IOPL | X86_EFLAGS_VM)) | X86_EFLAGS_IF;
 	f->rsp = c.rsp;
 	f->ss = (c.ss & 0xffff) | 3;
 	v->vinfo->evtchn_upcall_mask = !(c.rflags & X86_EFLAGS_IF);

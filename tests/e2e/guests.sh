@@ -34,6 +34,7 @@ user-emul|--vcpus 2|0
 canonical|--vcpus 2|0
 softint||0
 step-events||0
+rflags||0
 "
 
 if [ ! -x "$RUN" ]; then

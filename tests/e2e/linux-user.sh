@@ -8,6 +8,11 @@
 # where Linux on bare hardware is the reference: one that fails there is a
 # broken test, reported as such.
 #
+# Facts about the host that no guest can change are found out first with
+# test guests and passed to the programs in the environment:
+#   KXEN_HOST_KEEPS_NT=0|1   whether the host's iretq keeps RFLAGS.NT
+#                            (guests/rflags.c; PVM-style hosts drop it)
+#
 #   tests/e2e/linux-user.sh [NAME...]      (default: every program)
 #
 # Environment: BUILD, KXEN_GUEST_CACHE (see linux-boot.sh), USER_TIMEOUT
@@ -47,9 +52,18 @@ for n in "${names[@]}"; do
 done
 [ "$failed" -eq 0 ] || exit 1
 
+# ---- host facts ------------------------------------------------------------------
+keeps_nt=1
+if [ -f "$BUILD/guests/rflags.elf" ]; then
+	"$BUILD/kxen-run" --memory 32 --timeout 60 "$BUILD/guests/rflags.elf" >"$work/rflags.log" 2>&1 </dev/null
+	grep -q "host iretq keeps NT: no" "$work/rflags.log" && keeps_nt=0
+fi
+echo "host iretq keeps NT: $keeps_nt"
+
 # ---- one guest boot for all of them ---------------------------------------------
 cat >"$work/init" <<INIT
 #!/bin/sh
+export KXEN_HOST_KEEPS_NT=$keeps_nt
 /bin/busybox mount -t proc proc /proc
 echo "kxen-user: guest up on \$(/bin/busybox grep -c ^processor /proc/cpuinfo) CPUs"
 for p in ${names[*]}; do
