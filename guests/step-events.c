@@ -5,7 +5,7 @@
  *
  * Every trap must be the next one expected, at the expected RIP: #BP
  * after the int3, the syscall callback after the syscall, a #DB after each
- * other instruction.  A single-step or breakpoint lost (or doubled) when a
+ * other instruction, with DR6.BS saying it is a single step.  A single-step or breakpoint lost (or doubled) when a
  * timer event caught the vCPU in user code fails the test, and so would a
  * #DB raised inside kxen's own stubs (which ended the domain).  The timer
  * events must really have arrived while user mode ran.
@@ -103,10 +103,21 @@ static void step_machine(struct trap_frame *f, unsigned vec)
 		expect(~0u, NULL);   /* the exit system call comes next */
 }
 
+#define DR6_DEFAULT 0xffff0ff0ul
+#define DR6_BS      (1ul << 14)
+
 static uint64_t on_db(struct trap_frame *f)
 {
+	unsigned long dr6;
+
 	steps++;
 	step_machine(f, 1);
+	/* The cause is in DR6, which the handler resets, as Linux does. */
+	__asm__ __volatile__("mov %%dr6, %0" : "=r"(dr6));
+	if (!(dr6 & DR6_BS))
+		test_fail("single-step #DB %lu at %#lx: DR6 %#lx without BS", steps,
+		          (unsigned long)f->rip, dr6);
+	__asm__ __volatile__("mov %0, %%dr6" :: "r"(DR6_DEFAULT));
 	return 0;
 }
 

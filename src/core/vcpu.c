@@ -39,6 +39,9 @@
 #define X86_EFLAGS_VM   0x20000u
 #define X86_EFLAGS_AC   0x40000u
 
+#define X86_DR6_DEFAULT 0xffff0ff0ull   /* DR6 with no cause recorded */
+#define X86_DR6_BS      (1ull << 14)    /* single step */
+
 #define KICK_SIGNAL SIGUSR1
 
 static _Thread_local struct kvm_run *thread_run;
@@ -474,6 +477,15 @@ static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 	bool checked;
 
 	switch (vec) {
+	case 1:
+		/* A single-step trap: the guest reads the cause from DR6.BS, as
+		 * it would from Xen (which reports the hardware's DR6); Linux
+		 * tells a step (SIGTRAP, TRAP_TRACE) from an icebp by it.  The
+		 * frame's TF is the flag the trapping instruction ran with. */
+		if (f->rflags & X86_EFLAGS_TF)
+			v->debugreg[6] = (v->debugreg[6] ? v->debugreg[6] : X86_DR6_DEFAULT) |
+					 X86_DR6_BS;
+		break;
 	case 14: {
 		uint64_t cr2 = v->sregs->cr2;
 		if (v->in_kernel && (err & 2) && mm_ptwr_fault(v, cr2, err) > 0)

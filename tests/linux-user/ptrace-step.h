@@ -141,6 +141,20 @@ static inline int step_trace_one(char *err, size_t errlen)
 			inside = rip == (uintptr_t)step_region;
 			continue;
 		}
+		/* A step reports TRAP_TRACE, the int3 a breakpoint (SI_KERNEL on
+		 * x86), a step over a system call is reported at its exit with
+		 * TRAP_BRKPT; debuggers tell them apart by it. */
+		siginfo_t si;
+		int want_code = seen == 3 ? SI_KERNEL : seen == 1 ? TRAP_BRKPT : TRAP_TRACE;
+		if (ptrace(PTRACE_GETSIGINFO, pid, NULL, &si)) {
+			snprintf(err, errlen, "PTRACE_GETSIGINFO: %s", strerror(errno));
+			goto kill;
+		}
+		if (si.si_code != want_code) {
+			snprintf(err, errlen, "stop at %#llx: si_code %d, expected %d",
+				 (unsigned long long)rip, si.si_code, want_code);
+			goto kill;
+		}
 		if (rip != want[seen]) {
 			snprintf(err, errlen, "stop at %#llx, expected %s (%#llx)",
 				 (unsigned long long)rip, names[seen], (unsigned long long)want[seen]);
