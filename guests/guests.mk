@@ -11,7 +11,8 @@ guests_saved_goal := $(.DEFAULT_GOAL)
 
 GUEST_NAMES := hello hypercall-page cpuid traps mmu events time multicall \
                smp hostile user idle bench-trap
-GUEST_NAMES += spin latency user-emul canonical softint step-events rflags
+GUEST_NAMES += spin latency hvframes stalepte longbatch ldt
+GUEST_NAMES += user-emul canonical softint step-events rflags
 GUESTS := $(foreach g,$(GUEST_NAMES),$(BUILD)/guests/$(g).elf)
 
 GUEST_CC ?= $(CC)
