@@ -164,6 +164,8 @@ struct vcpu {
 	bool hc_preempted;
 	uint64_t hc_args[6];
 	bool rekick;                       /* interrupted inside a stub */
+	uint64_t trap_wait_rip;            /* interrupted where a trap may be pending */
+	uint64_t trap_wait_since;          /* thread CPU time when first seen there */
 	uint64_t cpu_time_ns;
 	int64_t run_started_ns;
 
@@ -255,10 +257,21 @@ struct domain {
 
 /* ---- cross-file functions ------------------------------------------------ */
 
+/* 48-bit canonical: bits 63..47 all equal.  Xen refuses any other code or
+ * stack address a guest hands it; the CPU would fault on it inside kxen. */
+static inline bool is_canonical(uint64_t va)
+{
+	return (uint64_t)((int64_t)(va << 16) >> 16) == va;
+}
+
 /* guestmem.c: guest virtual memory through the vCPU's current tables. */
 int guest_copy_from(struct vcpu *v, void *dst, uint64_t va, size_t len);
 int guest_copy_to(struct vcpu *v, uint64_t va, const void *src, size_t len);
 int guest_va_to_maddr(struct vcpu *v, uint64_t va, uint64_t *maddr);
+/* Up to len bytes at va through the tables of the mode the vCPU is in
+ * (user code may be mapped in the user tables only); returns how many of
+ * them are readable, from one copy. */
+size_t guest_fetch(struct vcpu *v, uint64_t va, void *buf, size_t len);
 /* Walk the vCPU's kernel tables; returns the maddr of the L1 entry for va. */
 int guest_l1e_maddr(struct vcpu *v, uint64_t root_mfn, uint64_t va, uint64_t *maddr);
 /* Host pointer to one guest frame (RAM or a guest-mappable hv frame). */
@@ -399,5 +412,10 @@ void trapstat_end_exit(struct vcpu *v, uint64_t ns);
 
 /* emulate.c */
 int emulate_priv_op(struct vcpu *v, unsigned vector);
+/* If the instruction at the frame's RIP is a software interrupt -- int
+ * imm8, int3 or icebp -- (decoded from one fetch), its length, with the
+ * vector in *vector and whether the gate's DPL applies (int imm8 only);
+ * else 0. */
+unsigned emulate_soft_int_len(struct vcpu *v, uint8_t *vector, bool *dpl_checked);
 
 #endif

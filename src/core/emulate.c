@@ -143,6 +143,9 @@ static int cb_read_msr(void *ctx, uint32_t msr, uint64_t *val)
 static int cb_write_msr(void *ctx, uint32_t msr, uint64_t val)
 {
 	struct vcpu *v = ctx;
+	if ((msr == MSR_FS_BASE || msr == MSR_GS_BASE || msr == MSR_SHADOW_GS_BASE) &&
+	    !is_canonical(val))
+		return X86EMU_CB_GP;   /* as the CPU (and Xen) */
 	switch (msr) {
 	case MSR_FS_BASE:
 		vcpu_set_fs(v, val);
@@ -345,24 +348,83 @@ static unsigned emul_class(const struct x86emu_insn *i)
 	}
 }
 
-int emulate_priv_op(struct vcpu *v, unsigned vector)
+/* Guest user mode gets one instruction emulated, as from Xen: the forced
+ * CPUID.  Only CPUID is reachable through these hooks, whatever the bytes
+ * turned out to be. */
+static const struct x86emu_ops user_emu_ops = {
+	.cpuid = cb_cpuid,
+};
+
+static const uint8_t forced_cpuid[7] = { 0x0f, 0x0b, 'x', 'e', 'n', 0x0f, 0xa2 };
+
+static int emulate_user_op(struct vcpu *v, unsigned vector, const uint8_t *insn, size_t len)
 {
 	struct x86emu_regs e;
 	struct x86emu_outcome out;
-	if (!v->in_kernel) {
-		/* User mode only gets the forced CPUID from Xen. */
-		uint8_t b[7];
-		if (vector != 6 || guest_copy_from(v, b, v->frame->rip, 7) ||
-		    memcmp(b, "\x0f\x0b" "xen" "\x0f\xa2", 7))
-			return 0;
-	}
+
+	if (vector != 6 || len < sizeof forced_cpuid || memcmp(insn, forced_cpuid, sizeof forced_cpuid))
+		return 0;
 	regs_in(v, &e);
-	memset(&out, 0, sizeof out);
-	enum x86emu_status st = x86emu_emulate_priv(&e, &emu_ops, v, &out);
+	if (x86emu_emulate_priv_bytes(&e, &user_emu_ops, v, insn, len, &out) != X86EMU_DONE)
+		return 0;
+	regs_out(v, &e);
+	trapstat_set_kind(v, TS_EMUL + TS_EMUL_CPUID);
+	return 1;
+}
+
+/*
+ * The instruction is fetched once, through the tables of the mode the
+ * guest was in, and that one copy is both checked and emulated: another
+ * vCPU of the guest may rewrite the bytes at any time.
+ */
+int emulate_priv_op(struct vcpu *v, unsigned vector)
+{
+	uint8_t insn[X86EMU_MAX_INSN_LEN];
+	size_t len;
+	struct x86emu_regs e;
+	struct x86emu_outcome out;
+
+	/* Nothing to fetch there: the fault stands (the CPU's is a #GP(0)). */
+	if (!is_canonical(v->frame->rip))
+		return 0;
+	len = guest_fetch(v, v->frame->rip, insn, sizeof insn);
+	if (!v->in_kernel)
+		return emulate_user_op(v, vector, insn, len);
+	regs_in(v, &e);
+	enum x86emu_status st = x86emu_emulate_priv_bytes(&e, &emu_ops, v, insn, len, &out);
 	int handled = finish(v, st, &e, &out);
 	if (handled && out.insn.len)
 		trapstat_set_kind(v, TS_EMUL + emul_class(&out.insn));
 	return handled;
+}
+
+unsigned emulate_soft_int_len(struct vcpu *v, uint8_t *vector, bool *dpl_checked)
+{
+	uint8_t insn[X86EMU_MAX_INSN_LEN];
+	struct x86emu_insn in;
+	size_t len;
+
+	if (!is_canonical(v->frame->rip))
+		return 0;
+	len = guest_fetch(v, v->frame->rip, insn, sizeof insn);
+	if (x86emu_decode(insn, len, &in) || in.map != X86EMU_MAP_ONE || in.lock)
+		return 0;
+	switch (in.opcode) {
+	case 0xcd:              /* int imm8 */
+		*vector = (uint8_t)in.imm;
+		*dpl_checked = true;
+		return in.len;
+	case 0xcc:              /* int3 */
+		*vector = 3;
+		*dpl_checked = false;
+		return in.len;
+	case 0xf1:              /* icebp: a #DB no DPL stops */
+		*vector = 1;
+		*dpl_checked = false;
+		return in.len;
+	default:
+		return 0;
+	}
 }
 
 int mm_ptwr_fault(struct vcpu *v, uint64_t va, uint64_t err)

@@ -128,6 +128,24 @@ int guest_copy_to(struct vcpu *v, uint64_t va, const void *src, size_t len)
 	return copy_common(v, va, (void *)src, len, true);
 }
 
+size_t guest_fetch(struct vcpu *v, uint64_t va, void *buf, size_t len)
+{
+	uint64_t root = v->in_kernel ? v->kernel_root : v->user_root;
+	uint8_t *p = buf;
+	size_t done = 0;
+
+	while (done < len && va + done >= va) {
+		uint8_t *host;
+		size_t avail;
+		if (translate(v->d, root, va + done, false, &host, &avail))
+			break;
+		size_t n = MIN(avail, len - done);
+		memcpy(p + done, host, n);
+		done += n;
+	}
+	return done;
+}
+
 int guest_l1e_maddr(struct vcpu *v, uint64_t root, uint64_t va, uint64_t *maddr)
 {
 	struct domain *d = v->d;

@@ -120,6 +120,8 @@ static long hc_set_trap_table(struct vcpu *v, const uint64_t a[6])
 			return -EFAULT;
 		if (t.address == 0)
 			break;
+		if (!is_canonical(t.address))
+			return -EINVAL;   /* as Xen: earlier entries stay set */
 		v->traps[t.vector] = t;
 	}
 	return 0;

@@ -36,6 +36,11 @@ longbatch|--memory 128|0
 ldt||0
 xs-quota||0
 xs-perms||0
+user-emul|--vcpus 2|0
+canonical|--vcpus 2|0
+softint||0
+step-events||0
+rflags||0
 "
 
 if [ ! -x "$RUN" ]; then
