@@ -59,17 +59,9 @@ static int cb_write(void *ctx, uint64_t addr, const void *buf, unsigned size)
 	return guest_copy_to_current(ctx, addr, buf, size) ? -1 : 0;
 }
 
-/* Privileged callbacks answer #GP to guest user mode. */
-static bool from_user(void *ctx)
-{
-	return !((struct vcpu *)ctx)->in_kernel;
-}
-
 static int cb_read_cr(void *ctx, unsigned cr, uint64_t *val)
 {
 	struct vcpu *v = ctx;
-	if (from_user(ctx))
-		return X86EMU_CB_GP;
 	switch (cr) {
 	case 0:
 		*val = 0x80050033ull | (v->vm_cr0_ts ? CR0_TS : 0);
@@ -91,8 +83,6 @@ static int cb_read_cr(void *ctx, unsigned cr, uint64_t *val)
 static int cb_write_cr(void *ctx, unsigned cr, uint64_t val)
 {
 	struct vcpu *v = ctx;
-	if (from_user(ctx))
-		return X86EMU_CB_GP;
 	switch (cr) {
 	case 0:
 		/* Only TS may change; other bits must keep their value. */
@@ -110,15 +100,11 @@ static int cb_write_cr(void *ctx, unsigned cr, uint64_t val)
 
 static int cb_read_dr(void *ctx, unsigned dr, uint64_t *val)
 {
-	if (from_user(ctx))
-		return X86EMU_CB_GP;
 	return debugreg_get(ctx, dr, val) ? X86EMU_CB_UD : X86EMU_CB_OK;
 }
 
 static int cb_write_dr(void *ctx, unsigned dr, uint64_t val)
 {
-	if (from_user(ctx))
-		return X86EMU_CB_GP;
 	int rc = debugreg_set(ctx, dr, val);
 	if (rc == -ENODEV)
 		return X86EMU_CB_UD;
@@ -128,8 +114,6 @@ static int cb_write_dr(void *ctx, unsigned dr, uint64_t val)
 static int cb_read_msr(void *ctx, uint32_t msr, uint64_t *val)
 {
 	struct vcpu *v = ctx;
-	if (from_user(ctx))
-		return X86EMU_CB_GP;
 	switch (msr) {
 	case MSR_FS_BASE:
 		*val = v->sregs->fs.base;
@@ -160,20 +144,12 @@ static int cb_read_msr(void *ctx, uint32_t msr, uint64_t *val)
 	}
 }
 
-static bool is_canonical(uint64_t va)
-{
-	return (va >> 47) == 0 || (va >> 47) == 0x1ffff;
-}
-
 static int cb_write_msr(void *ctx, uint32_t msr, uint64_t val)
 {
 	struct vcpu *v = ctx;
-	if (from_user(ctx))
-		return X86EMU_CB_GP;
-	/* A non-canonical segment base faults, as on hardware (XSA-193). */
 	if ((msr == MSR_FS_BASE || msr == MSR_GS_BASE || msr == MSR_SHADOW_GS_BASE) &&
 	    !is_canonical(val))
-		return X86EMU_CB_GP;
+		return X86EMU_CB_GP;   /* as the CPU (and Xen), XSA-193 */
 	switch (msr) {
 	case MSR_FS_BASE:
 		vcpu_set_fs(v, val);
@@ -228,8 +204,6 @@ static int cb_xsetbv(void *ctx, uint32_t xcr, uint64_t val)
 {
 	struct vcpu *v = ctx;
 
-	if (from_user(ctx))
-		return X86EMU_CB_GP;
 	if (!(v->guest_cr4 & CR4_OSXSAVE))
 		return X86EMU_CB_UD;
 	if (xcr != 0 || !(val & XSTATE_X87) || (val & ~cpuid_xcr0_offered()) ||
@@ -301,8 +275,8 @@ static bool io_allowed(struct vcpu *v, uint16_t port, unsigned size)
 	return !(deny & (((1u << size) - 1) << (port & 7)));
 }
 
-/* A port the guest may use: a domU owns no hardware, so reads see
- * all-ones and writes vanish (Xen).  The I/O breakpoints still match. */
+/* Permission, then the I/O breakpoints (which match even for ports that
+ * do nothing). */
 static int port_access(struct vcpu *v, uint16_t port, unsigned size)
 {
 	if (!io_allowed(v, port, size))
@@ -312,31 +286,50 @@ static int port_access(struct vcpu *v, uint16_t port, unsigned size)
 	return X86EMU_CB_OK;
 }
 
+/* A domU owns no I/O ports: reads see all-ones and writes vanish, as on
+ * Xen -- except the PIT channel 2 ports, which Xen's optional PV PIT
+ * serves (pit.c says why kxen always offers it).  Like Xen, a wide access
+ * is served byte by byte. */
 static int cb_port_in(void *ctx, uint16_t port, unsigned size, uint32_t *val)
 {
-	int rc = port_access(ctx, port, size);
-	if (rc == X86EMU_CB_OK)
-		*val = size == 4 ? 0xffffffffu : size == 2 ? 0xffffu : 0xffu;
-	return rc;
+	struct vcpu *v = ctx;
+	uint32_t data = 0;
+	int rc = port_access(v, port, size);
+	if (rc != X86EMU_CB_OK)
+		return rc;
+	for (unsigned i = 0; i < size; i++) {
+		uint16_t p = (uint16_t)(port + i);
+		uint8_t b = pit_port(p) ? pit_read(&v->d->pit, p, now_ns()) : 0xff;
+		data |= (uint32_t)b << (8 * i);
+	}
+	*val = data;
+	return X86EMU_CB_OK;
 }
 
 static int cb_port_out(void *ctx, uint16_t port, unsigned size, uint32_t val)
 {
-	(void)val;
-	return port_access(ctx, port, size);
+	struct vcpu *v = ctx;
+	int rc = port_access(v, port, size);
+	if (rc != X86EMU_CB_OK)
+		return rc;
+	for (unsigned i = 0; i < size; i++) {
+		uint16_t p = (uint16_t)(port + i);
+		if (pit_port(p))
+			pit_write(&v->d->pit, p, (uint8_t)(val >> (8 * i)), now_ns());
+	}
+	return X86EMU_CB_OK;
 }
 
 static int cb_wbinvd(void *ctx)
 {
-	return from_user(ctx) ? X86EMU_CB_GP : X86EMU_CB_OK;
+	(void)ctx;
+	return X86EMU_CB_OK;
 }
 
 static int cb_rdtsc(void *ctx, uint64_t *tsc, uint32_t *aux)
 {
 	struct vcpu *v = ctx;
 	uint64_t t = 0;
-	if (from_user(ctx) && (v->guest_cr4 & CR4_TSD))
-		return X86EMU_CB_GP;
 	kvm_vcpu_read_tsc(&v->kvm, &t);
 	*tsc = t;
 	*aux = v->id;
@@ -439,23 +432,142 @@ static int finish(struct vcpu *v, enum x86emu_status st, struct x86emu_regs *e,
 	}
 }
 
-int emulate_priv_op(struct vcpu *v, unsigned vector)
+/* Which row of the trap table an emulated instruction is counted in. */
+static unsigned emul_class(const struct x86emu_insn *i)
+{
+	if (i->map == X86EMU_MAP_0F) {
+		switch (i->opcode) {
+		case 0xa2: return TS_EMUL_CPUID;
+		case 0x32: return TS_EMUL_RDMSR;
+		case 0x30: return TS_EMUL_WRMSR;
+		case 0x31: return TS_EMUL_RDTSC;
+		case 0x20: case 0x22: return TS_EMUL_MOVCR;
+		case 0x21: case 0x23: return TS_EMUL_MOVDR;
+		case 0x08: case 0x09: return TS_EMUL_CACHE;
+		case 0x01: return TS_EMUL_SYS;
+		case 0x0b: return TS_EMUL_CPUID;   /* ud2 of the forced-CPUID prefix */
+		default: return TS_EMUL_OTHER;
+		}
+	}
+	if (i->map != X86EMU_MAP_ONE)
+		return TS_EMUL_OTHER;
+	switch (i->opcode) {
+	case 0xe4: case 0xe5: case 0xec: case 0xed: case 0x6c: case 0x6d:
+		return TS_EMUL_IN;
+	case 0xe6: case 0xe7: case 0xee: case 0xef: case 0x6e: case 0x6f:
+		return TS_EMUL_OUT;
+	case 0xfa: case 0xfb:
+		return TS_EMUL_CLISTI;
+	default:
+		return TS_EMUL_OTHER;
+	}
+}
+
+/* Guest user mode gets from Xen the forced CPUID and, by its virtual IOPL
+ * or I/O bitmap, port I/O and CLI/STI.  Only what these hooks offer is
+ * reachable from user mode, whatever the bytes turned out to be. */
+static const struct x86emu_ops user_emu_ops = {
+	.cpuid = cb_cpuid,
+};
+
+static const struct x86emu_ops user_io_ops = {
+	.read = cb_read,
+	.write = cb_write,
+	.port_in = cb_port_in,
+	.port_out = cb_port_out,
+};
+
+static const uint8_t forced_cpuid[7] = { 0x0f, 0x0b, 'x', 'e', 'n', 0x0f, 0xa2 };
+
+/* After finish(): an I/O breakpoint traps after the instruction. */
+static int io_breakpoint(struct vcpu *v, enum x86emu_status st, int handled)
+{
+	if (handled && st == X86EMU_DONE && v->io_bp_hit)
+		vcpu_bounce(v, 1, false, 0);
+	return handled;
+}
+
+static int emulate_user_op(struct vcpu *v, unsigned vector, const uint8_t *insn, size_t len)
 {
 	struct x86emu_regs e;
 	struct x86emu_outcome out;
-	enum x86emu_status st;
-	int rc;
 
+	regs_in(v, &e);
+	if (vector == 6 && len >= sizeof forced_cpuid &&
+	    !memcmp(insn, forced_cpuid, sizeof forced_cpuid)) {
+		if (x86emu_emulate_priv_bytes(&e, &user_emu_ops, v, insn, len, &out) != X86EMU_DONE)
+			return 0;
+		regs_out(v, &e);
+		trapstat_set_kind(v, TS_EMUL + TS_EMUL_CPUID);
+		return 1;
+	}
+	if (vector != 13)
+		return 0;
+	v->io_bp_hit = false;
+	enum x86emu_status st = x86emu_emulate_priv_bytes(&e, &user_io_ops, v, insn, len, &out);
+	int handled = finish(v, st, &e, &out);
+	if (handled && out.insn.len)
+		trapstat_set_kind(v, TS_EMUL + emul_class(&out.insn));
+	return io_breakpoint(v, st, handled);
+}
+
+/*
+ * The instruction is fetched once, through the tables of the mode the
+ * guest was in, and that one copy is both checked and emulated: another
+ * vCPU of the guest may rewrite the bytes at any time.
+ */
+int emulate_priv_op(struct vcpu *v, unsigned vector)
+{
+	uint8_t insn[X86EMU_MAX_INSN_LEN];
+	size_t len;
+	struct x86emu_regs e;
+	struct x86emu_outcome out;
+
+	/* Nothing to fetch there: the fault stands (the CPU's is a #GP(0)). */
+	if (!is_canonical(v->frame->rip))
+		return 0;
+	len = guest_fetch(v, v->frame->rip, insn, sizeof insn);
+	if (!v->in_kernel)
+		return emulate_user_op(v, vector, insn, len);
 	regs_in(v, &e);
 	v->io_bp_hit = false;
 	v->emulating_ud = vector == 6;
-	st = x86emu_emulate_priv(&e, &emu_ops, v, &out);
-	rc = finish(v, st, &e, &out);
-	/* An I/O breakpoint traps after the instruction, as on hardware. */
-	if (rc > 0 && st == X86EMU_DONE && v->io_bp_hit)
-		vcpu_bounce(v, 1, false, 0);
-	return rc;
+	enum x86emu_status st = x86emu_emulate_priv_bytes(&e, &emu_ops, v, insn, len, &out);
+	int handled = finish(v, st, &e, &out);
+	if (handled && out.insn.len)
+		trapstat_set_kind(v, TS_EMUL + emul_class(&out.insn));
+	return io_breakpoint(v, st, handled);
 }
+
+unsigned emulate_soft_int_len(struct vcpu *v, uint8_t *vector, bool *dpl_checked)
+{
+	uint8_t insn[X86EMU_MAX_INSN_LEN];
+	struct x86emu_insn in;
+	size_t len;
+
+	if (!is_canonical(v->frame->rip))
+		return 0;
+	len = guest_fetch(v, v->frame->rip, insn, sizeof insn);
+	if (x86emu_decode(insn, len, &in) || in.map != X86EMU_MAP_ONE || in.lock)
+		return 0;
+	switch (in.opcode) {
+	case 0xcd:              /* int imm8 */
+		*vector = (uint8_t)in.imm;
+		*dpl_checked = true;
+		return in.len;
+	case 0xcc:              /* int3 */
+		*vector = 3;
+		*dpl_checked = false;
+		return in.len;
+	case 0xf1:              /* icebp: a #DB no DPL stops */
+		*vector = 1;
+		*dpl_checked = false;
+		return in.len;
+	default:
+		return 0;
+	}
+}
+
 
 /* ---- #SS or #GP for a non-canonical address ------------------------------ */
 

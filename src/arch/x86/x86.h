@@ -42,7 +42,7 @@
 /* The lower page of the stack area is #DB's IST stack (IST2); every other
  * vector enters on IST1 at the top, which never needs a whole page. */
 #define HV_DB_STACK_TOP 4096ull
-#define HV_PTW_MAX      255   /* entries in one page-table write batch */
+#define HV_PTW_MAX      512   /* entries in one page-table re-store batch (a page of VAs) */
 #define HV_GRANT_FRAMES 32
 
 /* Selectors in the hypervisor-reserved GDT area (entry >= 7168). */
