@@ -78,6 +78,7 @@ enum {
 /* Exits first (< TS_MISC_UPCALL), then count-only events. */
 enum {
 	TS_MISC_SYSCALL, TS_MISC_PTWR, TS_MISC_ASYNC, TS_MISC_OTHER, TS_MISC_BAD_HC,
+	TS_MISC_YIELD,
 	TS_MISC_UPCALL, TS_MISC_PTW_REPLAY, TS_MISC_PTW_SYNC,
 };
 struct trapstat_rip_slot {

@@ -80,6 +80,7 @@ static const char *const misc_names[TS_NR_MISC] = {
 	[TS_MISC_PTW_SYNC] = "pt store batch run mid-exit",
 	[TS_MISC_OTHER] = "other exit",
 	[TS_MISC_BAD_HC] = "hc (unknown number)",
+	[TS_MISC_YIELD] = "stub yield (event)",
 	[TS_MISC_UPCALL] = "event upcall (no exit)",
 	[TS_MISC_PTW_REPLAY] = "pt store replay (no exit)",
 };

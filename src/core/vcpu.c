@@ -424,6 +424,12 @@ static bool db_on_own_stack(struct vcpu *v)
 	return true;
 }
 
+/* The byte kx_stub_iret checks before returning to the guest. */
+static uint8_t *yield_byte(struct vcpu *v)
+{
+	return (uint8_t *)v->frame + HV_YIELD_OFF;
+}
+
 /* Enter guest code: deliver pending events, then pick the resume stub. */
 static void prepare_resume(struct vcpu *v)
 {
@@ -456,6 +462,7 @@ static void prepare_resume(struct vcpu *v)
 	if (atomic_load(&v->d->dying))
 		return;
 	v->trap_wait_rip = 0;   /* a trap came (or a frame was taken): stop waiting */
+	*yield_byte(v) = 0;     /* what a yield would stop for is delivered now */
 	/* The stubs run on the hypervisor's flags, never the guest's: a frame
 	 * built from live guest state (interrupted()) left the guest's TF, NT
 	 * or AC in RFLAGS, and a TF there single-steps the stub itself (#DB
@@ -749,11 +756,25 @@ static void wait_while_paused(struct vcpu *v)
 	pthread_mutex_unlock(&d->state_lock);
 }
 
+/* The resume stub stopped at our request (see interrupted()): the guest's
+ * whole state is in the frame and the registers, as after an asynchronous
+ * stop; prepare_resume delivers what was waiting. */
+static void stub_yielded(struct vcpu *v)
+{
+	trapstat_begin_exit(v, TS_MISC + TS_MISC_YIELD, v->frame->rip);
+	*yield_byte(v) = 0;
+	v->frame->vector = 256;
+}
+
 static void handle_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->kvm.run;
 	switch (run->exit_reason) {
 	case KVM_EXIT_HLT:
+		if (v->regs->rip == hv_va(v->d->hvl.stubs + hv_stub_yield_done())) {
+			stub_yielded(v);
+			break;
+		}
 		handle_trap(v);
 		break;
 	case KVM_EXIT_INTR:
@@ -851,18 +872,48 @@ static bool wait_for_pending_trap(struct vcpu *v)
  * stub finish, and a trap the guest may have raised must come out first;
  * ask the host timer for another look very soon.
  */
+/*
+ * Interrupted inside our CPL0 code with work for the guest.  An exception
+ * entry stub ends in its own hlt; the resume path (page-table batch, then
+ * kx_stub_iret) checks the yield byte just before its iretq and stops there
+ * instead of returning to the guest, so setting the byte costs one exit at
+ * the right moment.  Only past that check is a re-kick (a host timer 50 us
+ * later) needed.
+ */
+static void stub_interrupted(struct vcpu *v)
+{
+	uint64_t off = v->regs->rip - hv_va(v->d->hvl.stubs);
+	uint64_t entries = hv_stub_entry(0);
+
+	if (!async_work(v))
+		return;
+	if (off >= entries && off < entries + 256 * 16)
+		return;                         /* an exception entry: push; hlt */
+	if (off == hv_stub_yield_done() - 1)
+		return;                         /* at the yield's hlt */
+	if (off > hv_stub_iret() && off < hv_stub_yield_done()) {
+		v->rekick = true;               /* past the check */
+		return;
+	}
+	*yield_byte(v) = 1;
+}
+
 static void interrupted(struct vcpu *v)
 {
 	struct kvm_sregs *s = v->sregs;
 	time_check_timers(v);
 	uint64_t rip = v->regs->rip;
 	bool in_hv = rip >= HV_AREA_VA && rip < HV_AREA_VA + v->d->hvl.size;
-	if ((s->cs.selector & 3) != 3 || in_hv || kvm_vcpu_event_in_flight(&v->kvm)) {
-		/* In a stub, or caught mid-way through an exception entry. */
-		v->rekick = true;
+	v->rekick = false;
+	if (in_hv) {
+		stub_interrupted(v);
 		return;
 	}
-	v->rekick = false;
+	if ((s->cs.selector & 3) != 3 || kvm_vcpu_event_in_flight(&v->kvm)) {
+		/* Caught mid-way through an exception entry: it ends in an entry
+		 * stub's hlt on the next run, and the work is delivered then. */
+		return;
+	}
 	if (!async_work(v))
 		return;
 	if (wait_for_pending_trap(v)) {
@@ -955,6 +1006,12 @@ static void *vcpu_thread(void *arg)
 		trapstat_begin_exit(v, TS_MISC + TS_MISC_OTHER, v->regs->rip);
 		handle_exit(v);
 		trapstat_end_exit(v, (uint64_t)(now_ns() - t_exit));
+		/* The guest trapped: whatever a re-kick was waiting for (a stub to
+		 * finish, a pending trap to come out) is over, and prepare_resume
+		 * delivers the work now.  Left set, it would interrupt the next
+		 * run 50 us in for nothing -- one more exit per resume. */
+		if (!v->resume_db_stack)
+			v->rekick = false;
 		v->resume_pending = true;
 	}
 	dispatch_run_end(v, DISPATCH_OFFLINE);

@@ -21,10 +21,13 @@
 
 extern const uint8_t kx_stubs_start[], kx_stubs_end[];
 extern const uint8_t kx_stub_entry[], kx_stub_iret[], kx_stub_ptw[], kx_stub_ptw_sync[];
+extern const uint8_t kx_stub_iret_tail[], kx_stub_yield_done[];
 
 uint64_t hv_stub_iret(void) { return (uint64_t)(kx_stub_iret - kx_stubs_start); }
 uint64_t hv_stub_ptw(void) { return (uint64_t)(kx_stub_ptw - kx_stubs_start); }
 uint64_t hv_stub_ptw_sync(void) { return (uint64_t)(kx_stub_ptw_sync - kx_stubs_start); }
+uint64_t hv_stub_iret_tail(void) { return (uint64_t)(kx_stub_iret_tail - kx_stubs_start); }
+uint64_t hv_stub_yield_done(void) { return (uint64_t)(kx_stub_yield_done - kx_stubs_start); }
 uint64_t hv_stub_entry(unsigned vector)
 {
 	return (uint64_t)(kx_stub_entry - kx_stubs_start) + 16ull * (vector & 255);

@@ -19,6 +19,10 @@
 	.code64
 	.globl kx_stubs_start, kx_stubs_end
 	.globl kx_stub_entry, kx_stub_iret, kx_stub_ptw, kx_stub_ptw_sync
+	.globl kx_stub_iret_tail, kx_stub_yield_done
+	/* The yield byte, relative to %rsp at kx_stub_iret (the frame's
+	 * vector slot): just below the ptw stub's 40-byte save area. */
+	KX_YIELD_OFF = -48
 	.p2align 4
 kx_stubs_start:
 
@@ -39,11 +43,23 @@ kx_stub_entry:
 	vec = vec + 1
 	.endr
 
-/* Resume the guest from the frame at %rsp. */
+/*
+ * Resume the guest from the frame at %rsp -- unless the daemon has asked
+ * the vCPU to stop here instead: it sets the "yield" byte below the save
+ * area when an event arrives while the vCPU runs a stub, and the stub then
+ * ends in hlt with the guest's whole state in the frame and registers (one
+ * exit, instead of a timer that interrupts the stub again and again).
+ */
 	.p2align 4
 kx_stub_iret:
+	cmpb $0, KX_YIELD_OFF(%rsp)
+	jne kx_stub_yield
+kx_stub_iret_tail:
 	add $16, %rsp
 	iretq
+kx_stub_yield:
+	hlt
+kx_stub_yield_done:
 
 /*
  * Re-store a batch of page-table entries, then flush, then resume the guest.
@@ -78,8 +94,7 @@ kx_stub_ptw:
 	pop %rdx
 	pop %rsi
 	pop %rdi
-	add $16, %rsp
-	iretq
+	jmp kx_stub_iret
 
 /*
  * The same batch, for when the daemon needs the stores done before it can

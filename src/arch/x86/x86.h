@@ -89,6 +89,12 @@ uint64_t hv_stub_iret(void);
 uint64_t hv_stub_ptw(void);
 uint64_t hv_stub_ptw_sync(void);
 uint64_t hv_stub_entry(unsigned vector);
+/* In kx_stub_iret: the first instruction after its yield check, and the
+ * address a yield's hlt exits with. */
+uint64_t hv_stub_iret_tail(void);
+uint64_t hv_stub_yield_done(void);
+/* The stub's yield byte, relative to the frame (see stubs.S). */
+#define HV_YIELD_OFF (-48)
 
 /* ---- KVM plumbing ----------------------------------------------------- */
 struct kvm_vm {
