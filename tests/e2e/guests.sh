@@ -30,6 +30,7 @@ multicall||0
 smp|--vcpus 2|0
 hostile||1
 user||0
+grants||0
 "
 
 if [ ! -x "$RUN" ]; then
