@@ -1,7 +1,9 @@
 /*
- * Guest consoles: everything a guest prints (HYPERVISOR_console_io and the
- * PV console ring) goes to <rundir>/console/<name>.log and to every
- * attached console client; client input goes into the ring's in[].
+ * Guest consoles: everything a guest prints (HYPERVISOR_console_io on vCPU
+ * threads, the PV console ring on the console backend's thread) is
+ * buffered and moved by the loop to <rundir>/console/<name>.log and to
+ * every attached console client; client input goes into the ring's in[]
+ * through the device runtime.
  */
 #include "daemon/kxend.h"
 
@@ -53,12 +55,31 @@ static void console_emit(struct kdom *kd, const char *buf, size_t len)
 			client_queue(c, buf, len);
 }
 
-static void console_flush_io(struct kdom *kd)
+void console_output(void *opaque, const char *buf, size_t len)
+{
+	struct kdom *kd = opaque;
+
+	pthread_mutex_lock(&kd->io_lock);
+	size_t room = KXEND_IO_BUF_MAX - kd->io_len;
+	if (len > room)
+		len = room;     /* the loop is far behind: drop, never block */
+	if (len && !kd->io_buf)
+		kd->io_buf = malloc(KXEND_IO_BUF_MAX);
+	if (len && kd->io_buf) {
+		memcpy(kd->io_buf + kd->io_len, buf, len);
+		kd->io_len += len;
+	}
+	pthread_mutex_unlock(&kd->io_lock);
+	atomic_fetch_or(&kd->pending, KD_EV_CONSOLE);
+	kxend_wake(kd->k);
+}
+
+void console_flush(struct kdom *kd)
 {
 	char *buf;
 	size_t len;
 
-	/* Swap the buffer out so vCPU threads are held for a pointer swap,
+	/* Swap the buffer out so the producers are held for a pointer swap,
 	 * not for file and socket writes. */
 	pthread_mutex_lock(&kd->io_lock);
 	buf = kd->io_buf;
@@ -71,37 +92,6 @@ static void console_flush_io(struct kdom *kd)
 	free(buf);
 }
 
-static void console_flush_ring(struct kdom *kd)
-{
-	void *ring = kd->d ? domain_console_ring(kd->d) : NULL;
-	char buf[2048];
-	bool got = false;
-	int n = 0;
-
-	if (!ring)
-		return;
-	/* At most a few ring's worth per wake-up: a guest refilling as fast
-	 * as we drain must not keep the loop here. */
-	for (int i = 0; i < 8 && (n = console_ring_read(ring, buf, sizeof buf)) > 0; i++) {
-		console_emit(kd, buf, (size_t)n);
-		got = true;
-	}
-	if (n < 0 && !kd->ring_broken_logged) {
-		log_warn("domain %u (%s): console ring indices are insane, ignoring it",
-			 kd->domid, kd->name);
-		kd->ring_broken_logged = true;
-	}
-	if (got)
-		domain_notify(kd->d, domain_console_port(kd->d));
-}
-
-void console_flush(struct kdom *kd, bool ring)
-{
-	console_flush_io(kd);
-	if (ring)
-		console_flush_ring(kd);
-}
-
 void console_attach(struct kdom *kd, struct client *c)
 {
 	c->mode = CLIENT_CONSOLE;
@@ -111,16 +101,13 @@ void console_attach(struct kdom *kd, struct client *c)
 void console_input(struct kxend *k, struct client *c, const char *buf, size_t len)
 {
 	struct kdom *kd = kd_by_domid(k, c->console_domid);
-	void *ring = kd && kd->d ? domain_console_ring(kd->d) : NULL;
 
-	if (!ring)
+	if (!kd || !kd->d)
 		return;
-	size_t n = console_ring_write(ring, buf, len);
+	size_t n = devrt_console_input(k->rt, kd->domid, buf, len);
 	if (n < len)
 		log_debug("domain %u: console input ring full, %zu bytes dropped",
 			  kd->domid, len - n);
-	if (n)
-		domain_notify(kd->d, domain_console_port(kd->d));
 }
 
 void console_detach_all(struct kxend *k, uint16_t domid)

@@ -19,6 +19,7 @@
 
 struct domain;
 struct xs_store;
+struct devrt;
 
 #define KXEND_MAX_DOMAINS  256
 #define KXEND_MAX_CLIENTS  128
@@ -26,8 +27,10 @@ struct xs_store;
 #define KXEND_NAME_MAX     63
 /* A console client that does not read loses output beyond this. */
 #define KXEND_CLIENT_OUT_MAX (1u << 20)
-/* console_io text buffered between a vCPU thread and the loop. */
+/* console text buffered between vCPU/console threads and the loop. */
 #define KXEND_IO_BUF_MAX   (256u << 10)
+/* disk= entries of one domain (create fields disk0..disk15). */
+#define KXEND_MAX_DISKS    16
 
 /* The on_* actions: the toolstack's enum, so names and values have one
  * source (xl.cfg, the control protocol and the daemon spell them alike). */
@@ -59,7 +62,6 @@ struct kdom {
 	enum kd_action on_poweroff, on_reboot, on_crash;
 	int log_fd;                  /* console log, -1 if it could not open */
 	bool shutdown_handled;       /* preserved after shutting down */
-	bool ring_broken_logged;
 	atomic_uint pending;         /* KD_EV_* */
 	unsigned ev_taken;           /* loop thread: bits being handled */
 	atomic_uint shutdown_reason;
@@ -75,6 +77,9 @@ struct kdom {
 	unsigned restarts;             /* by on_* = restart before this one */
 	struct pci_bdf *pcidevs;       /* recorded by pci-attach / create pci= */
 	size_t nr_pcidevs;
+	char *disks[KXEND_MAX_DISKS];  /* disk specs attached (create, block-attach) */
+	size_t nr_disks;
+	unsigned max_grant_frames;     /* 0: the default */
 	pthread_mutex_t io_lock;     /* guards io_buf/io_len */
 	char *io_buf;
 	size_t io_len;
@@ -108,6 +113,10 @@ struct kxend {
 	bool stopping;
 	uint64_t dmesg_from;         /* kxend.log offset after `xl dmesg -c` */
 	struct dispatcher *dp;       /* runs every domain's vCPUs */
+	/* Device backends (console, disks).  The loop holds its store lock
+	 * while it runs (everything but poll), device threads take it for
+	 * their XenStore work. */
+	struct devrt *rt;
 };
 
 /* loop.c */
@@ -133,6 +142,9 @@ struct domain_create_req {
 	uint8_t uuid[16];
 	const struct pci_bdf *pcidevs;
 	size_t nr_pcidevs;
+	const char *const *disks;  /* xl disk specs */
+	size_t nr_disks;
+	unsigned max_grant_frames; /* 0: the default */
 	unsigned restarts;       /* >0: a restart, the console log is kept */
 };
 /* Build and (unless paused) start a domain; attach first, if non-NULL,
@@ -156,8 +168,11 @@ void kd_state(struct kdom *kd, char buf[7], uint64_t *cpu_ns, uint64_t *mem_kib,
 
 /* console.c */
 void console_attach(struct kdom *kd, struct client *c);
+/* Console text from a vCPU thread (console_io) or the console backend's
+ * thread (the ring): buffered, the loop is woken. */
+void console_output(void *opaque, const char *buf, size_t len);
 /* Move everything the guest printed to the log and console clients. */
-void console_flush(struct kdom *kd, bool ring);
+void console_flush(struct kdom *kd);
 void console_input(struct kxend *k, struct client *c, const char *buf, size_t len);
 /* Close the console clients of a domain that is going away. */
 void console_detach_all(struct kxend *k, uint16_t domid);
@@ -175,6 +190,12 @@ int kd_pci_check(struct kxend *k, const struct pci_bdf *bdfs, size_t n,
 		 char *err, size_t errlen);
 const char *kd_sysfs_root(void);
 const char *kd_pci_statedir(struct kxend *k);
+
+/* disks.c: disk= and xl block-* */
+/* Attach a disk spec to a running domain and record it. */
+int kd_disk_attach(struct kxend *k, struct kdom *kd, const char *spec, char *err, size_t errlen);
+int kd_disks_record(struct kdom *kd, const char *const *specs, size_t n);
+void kd_disks_free(struct kdom *kd);
 
 /* commands.c */
 void command_dispatch(struct kxend *k, struct client *c, struct ctl_msg *req);
