@@ -114,6 +114,8 @@ long mmuext_one(unsigned cmd, uint64_t arg1, uint64_t arg2);
 /* printf subset: %s %c %d %i %u %x %p with l/ll/z modifiers, width, 0 flag. */
 void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vprintk(const char *fmt, va_list ap);
+/* The same into buf (always NUL-terminated, truncated to len). */
+void snprintk(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void console_write(const char *buf, size_t len);
 
 _Noreturn void test_pass(void);
@@ -235,6 +237,12 @@ bool gnttab_end(grant_ref_t ref);
 void gnttab_revoke(grant_ref_t ref);
 void *gnttab_status_page(void);
 void *gnttab_table(void);
+
+/* ---- XenStore (store ring from start_info; one request at a time) ---------------- */
+/* Paths may be relative to the domain's home.  -1 on failure. */
+long gxs_read(const char *path, char *buf, size_t len);
+long gxs_write(const char *path, const char *val);
+long gxs_read_ulong(const char *path, unsigned long *out);
 
 /* ---- time ---------------------------------------------------------------------- */
 static inline uint64_t rdtsc(void)

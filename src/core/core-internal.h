@@ -130,6 +130,7 @@ struct vcpu {
 	bool rekick;                       /* interrupted inside a stub */
 	uint64_t cpu_time_ns;
 	int64_t run_started_ns;
+	atomic_uint_fast64_t exits;        /* guest -> kxen traps handled */
 
 	/* Dispatcher: fields the vCPU's own thread uses without dp->lock. */
 	struct dispatch_vcpu *dv;          /* NULL: no dispatcher, runs free */

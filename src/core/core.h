@@ -137,6 +137,7 @@ struct domain_info {
 	unsigned shutdown_reason;
 	bool paused;
 	bool blocked;            /* every online vCPU is blocked */
+	uint64_t traps;          /* guest -> kxen traps handled, all vCPUs */
 };
 void domain_get_info(struct domain *d, struct domain_info *info);
 

@@ -381,6 +381,7 @@ void domain_get_info(struct domain *d, struct domain_info *info)
 				all_blocked = false;
 		}
 		info->cpu_time_ns += v->cpu_time_ns;
+		info->traps += atomic_load_explicit(&v->exits, memory_order_relaxed);
 	}
 	info->blocked = all_blocked && info->vcpus_online;
 	info->shutdown = d->shut_down;

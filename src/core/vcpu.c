@@ -714,6 +714,7 @@ static void *vcpu_thread(void *arg)
 			interrupted(v);
 			continue;
 		}
+		atomic_fetch_add_explicit(&v->exits, 1, memory_order_relaxed);
 		handle_exit(v);
 		v->resume_pending = true;
 	}

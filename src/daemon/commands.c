@@ -1408,7 +1408,10 @@ static void cmd_block_detach(struct kxend *k, struct client *c, const struct ctl
 static void add_block_records(struct kxend *k, struct kdom *kd, struct ctl_msg *rep)
 {
 	struct devrt_dev_info info[KXEND_MAX_DISKS * 2];
+	struct domain_info di;
 	int n = devrt_dev_list(k->rt, kd->domid, "vbd", info, (int)ARRAY_SIZE(info));
+
+	domain_get_info(kd->d, &di);
 
 	for (int i = 0; i < n; i++) {
 		ctl_msg_addf(rep, "devid", "%u", info[i].devid);
@@ -1425,6 +1428,7 @@ static void add_block_records(struct kxend *k, struct kdom *kd, struct ctl_msg *
 		ctl_msg_addf(rep, "bytes", "%llu", (unsigned long long)info[i].bytes);
 		ctl_msg_addf(rep, "events_in", "%llu", (unsigned long long)info[i].events_in);
 		ctl_msg_addf(rep, "events_out", "%llu", (unsigned long long)info[i].events_out);
+		ctl_msg_addf(rep, "domain_traps", "%llu", (unsigned long long)di.traps);
 	}
 }
 

