@@ -13,7 +13,9 @@
 # kernel package, through kxend and xl (disk= in xl.cfg).  The image is a
 # preallocated raw file in $TMPDIR (SIZE + 64 MiB).  Environment: BUILD,
 # KXEN_GUEST_CACHE (see bench/core/lib.sh), BLK_SECONDS (random-read run
-# length, default 20).
+# length, default 20), BLK_GUEST_ARGS (more guest kernel command line, e.g.
+# "xen_blkfront.max_indirect_segments=256" for 1 MiB requests instead of
+# blkfront's default 128 KiB).
 set -euo pipefail
 # shellcheck source=bench/core/lib.sh
 source "$(dirname "$0")/../core/lib.sh"
@@ -28,6 +30,7 @@ XL=$BUILD/xl
 command -v gcc >/dev/null || bench_die "needs gcc (static blkbench for the guest)"
 
 bench_header "block I/O: guest (blkfront -> kxen blkback) vs host, ${SIZE} MiB, O_DIRECT"
+echo "guest:   Debian 12 kernel, vcpus=2, memory=512, cmdline \"console=hvc0 ${BLK_GUEST_ARGS:-}\""
 
 gcc -static -O2 -o "$BENCH_TMP/blkbench" bench/blk/blkbench.c -lpthread ||
 	bench_die "cannot build blkbench statically (libc6-dev's libc.a)"
@@ -73,7 +76,7 @@ cat >"$BENCH_TMP/blk.cfg" <<EOF
 name = "blkbench"
 kernel = "$GUEST_CACHE/vmlinuz"
 ramdisk = "$BENCH_TMP/initrd.gz"
-extra = "console=hvc0"
+extra = "console=hvc0 ${BLK_GUEST_ARGS:-}"
 memory = 512
 vcpus = 2
 disk = [ 'format=raw, vdev=xvdb, access=rw, target=$IMG' ]
@@ -108,7 +111,7 @@ for phase in seqwrite seqread randread-qd1 randread-qd8; do
 	g=$(field "${GUEST[$phase]}" $key)
 	h=$(field "${HOST[$phase]}" $key)
 	printf '%-14s %8s %-5s %8s %-5s %7s%%\n' "$phase" "${g:--}" "$unit" "${h:--}" "$unit" \
-		"$(awk -v g="${g:-0}" -v h="${h:-0}" 'BEGIN { printf "%.0f", h > 0 ? 100 * g / h : 0 }')"
+		"$(awk -v g="${g:-0}" -v h="${h:-0}" 'BEGIN { printf "%.0f", (h > 0) ? 100 * g / h : 0 }')"
 done
 echo
 for phase in seqwrite seqread randread-qd1 randread-qd8; do

@@ -80,6 +80,7 @@ struct dev {
 	pthread_t thread;
 	bool thread_started;
 	int epfd;
+	unsigned fd_gen;             /* bumped when an fd leaves the epoll set */
 	struct dev_fd ctl;           /* eventfd: watch fired, detach, stop */
 	atomic_bool stop;            /* go away now (domain destroyed) */
 	atomic_int detach_ms;        /* -1 none, else the hot-unplug timeout */

@@ -110,6 +110,7 @@ void dev_fd_del(struct dev *dev, struct dev_fd *h)
 {
 	if (h->fd >= 0)
 		epoll_ctl(dev->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+	dev->fd_gen++;
 }
 
 void dev_kick(struct dev *dev)
@@ -178,7 +179,10 @@ static void *dev_thread(void *arg)
 				strerror(errno));
 			break;
 		}
-		for (int i = 0; i < n && !atomic_load(&dev->stop); i++) {
+		/* A handler that tears fds down (a disconnect) makes the rest
+		 * of this batch stale: epoll reports the live ones again. */
+		unsigned gen = dev->fd_gen;
+		for (int i = 0; i < n && !atomic_load(&dev->stop) && gen == dev->fd_gen; i++) {
 			struct dev_fd *h = evs[i].data.ptr;
 			h->fn(dev, h);
 		}
