@@ -13,9 +13,9 @@
 # kernel package, through kxend and xl (disk= in xl.cfg).  The image is a
 # preallocated raw file in $TMPDIR (SIZE + 64 MiB).  Environment: BUILD,
 # KXEN_GUEST_CACHE (see bench/core/lib.sh), BLK_SECONDS (random-read run
-# length, default 20), BLK_GUEST_ARGS (more guest kernel command line, e.g.
-# "xen_blkfront.max_indirect_segments=256" for 1 MiB requests instead of
-# blkfront's default 128 KiB).
+# length, default 20), BLK_BLKFRONT_ARGS (xen-blkfront module parameters,
+# e.g. "max_indirect_segments=256" for 1 MiB requests instead of its
+# default 128 KiB, or "max_queues=1").
 set -euo pipefail
 # shellcheck source=bench/core/lib.sh
 source "$(dirname "$0")/../core/lib.sh"
@@ -30,7 +30,7 @@ XL=$BUILD/xl
 command -v gcc >/dev/null || bench_die "needs gcc (static blkbench for the guest)"
 
 bench_header "block I/O: guest (blkfront -> kxen blkback) vs host, ${SIZE} MiB, O_DIRECT"
-echo "guest:   Debian 12 kernel, vcpus=2, memory=512, cmdline \"console=hvc0 ${BLK_GUEST_ARGS:-}\""
+echo "guest:   Debian 12 kernel, vcpus=2, memory=512, xen-blkfront ${BLK_BLKFRONT_ARGS:-(defaults)}"
 
 gcc -static -O2 -o "$BENCH_TMP/blkbench" bench/blk/blkbench.c -lpthread ||
 	bench_die "cannot build blkbench statically (libc6-dev's libc.a)"
@@ -57,7 +57,7 @@ cat >"$BENCH_TMP/init" <<EOF
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-insmod /xen-blkfront.ko
+insmod /xen-blkfront.ko ${BLK_BLKFRONT_ARGS:-}
 for _ in \$(seq 100); do [ -b /dev/xvdb ] && break; sleep 0.2; done
 phase() { echo "BENCH-START \$1"; sleep 2; /blkbench \$2; sleep 2; echo "BENCH-END \$1"; sleep 3; }
 phase seqwrite "seqwrite /dev/xvdb $SIZE"
@@ -76,7 +76,7 @@ cat >"$BENCH_TMP/blk.cfg" <<EOF
 name = "blkbench"
 kernel = "$GUEST_CACHE/vmlinuz"
 ramdisk = "$BENCH_TMP/initrd.gz"
-extra = "console=hvc0 ${BLK_GUEST_ARGS:-}"
+extra = "console=hvc0"
 memory = 512
 vcpus = 2
 disk = [ 'format=raw, vdev=xvdb, access=rw, target=$IMG' ]

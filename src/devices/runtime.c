@@ -12,6 +12,7 @@
 #include "devices/dev-internal.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,10 +163,39 @@ static int wait_timeout_ms(struct dev *dev)
 	return left <= 0 ? 0 : (int)(left / 1000000) + 1;
 }
 
+/*
+ * Backend work must not wait behind guest code: the vCPU threads share the
+ * host CPUs with us, and the host's fair scheduler lets a thread running
+ * guest code keep its CPU for milliseconds before a woken backend thread
+ * runs -- the whole latency of a request.  So, like a blocked vCPU thread
+ * (see dispatch.c), a device thread waits at the lowest real-time priority
+ * and handles what woke it at once; work that keeps coming back-to-back
+ * (a busy or hostile frontend) is handled at normal priority, so a guest
+ * cannot hold a CPU at real-time priority through its backend.  KXEN_RT=0
+ * or a host that refuses SCHED_FIFO: normal priority throughout.
+ */
+static atomic_bool rt_refused;
+
+static void dev_priority(bool *urgent, bool want)
+{
+	struct sched_param sp = { .sched_priority = want ? 1 : 0 };
+	const char *env = getenv("KXEN_RT");
+
+	if (*urgent == want || atomic_load(&rt_refused))
+		return;
+	if ((env && !strcmp(env, "0")) ||
+	    pthread_setschedparam(pthread_self(), want ? SCHED_FIFO : SCHED_OTHER, &sp)) {
+		atomic_store(&rt_refused, true);
+		return;
+	}
+	*urgent = want;
+}
+
 static void *dev_thread(void *arg)
 {
 	struct dev *dev = arg;
 	struct epoll_event evs[16];
+	bool urgent = false;
 	char name[16];
 
 	snprintf(name, sizeof name, "%.6s-%u", dev->kind->name, dev->domid);
@@ -173,7 +203,13 @@ static void *dev_thread(void *arg)
 	if (dev->has_xenbus)
 		xenbus_process(dev);      /* the frontend may be there already */
 	while (!atomic_load(&dev->stop) && !atomic_load(&dev->finished)) {
-		int n = epoll_wait(dev->epfd, evs, 16, wait_timeout_ms(dev));
+		int n = epoll_wait(dev->epfd, evs, 16, 0);
+		if (n == 0) {
+			dev_priority(&urgent, true);
+			n = epoll_wait(dev->epfd, evs, 16, wait_timeout_ms(dev));
+		} else {
+			dev_priority(&urgent, false);
+		}
 		if (n < 0 && errno != EINTR) {
 			log_err("device %s/%u: epoll: %s", dev->kind->name, dev->devid,
 				strerror(errno));
