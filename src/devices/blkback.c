@@ -13,7 +13,9 @@
  * Notifications are suppressed on both sides the way Xen's ring macros
  * do: we ask for an event (req_event) only when going idle, and notify
  * the frontend only when it asked (rsp_event) -- a busy ring costs far
- * fewer than one event per request.
+ * fewer than one event per request.  Answers to requests whose siblings
+ * are still in flight are held up to BLK_COALESCE_NS so they go out with
+ * one event.
  *
  * A frontend that breaks the ring (indices more than a ring apart, more
  * requests in flight than slots) or keeps sending invalid requests gets
@@ -32,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -47,6 +50,11 @@
 #define BLK_PGRANT_HASH     2048
 /* Invalid requests a frontend may send before the device is shut down. */
 #define BLK_BAD_LIMIT       64
+/* While requests are still in flight, answers wait this long for their
+ * siblings: one event for a batch costs the guest far less than one per
+ * answer when each event means traps of 45-100 us (or more) on a nested
+ * host.  A lone request is answered at once. */
+#define BLK_COALESCE_NS     200000
 #define SLOT_SIZE           sizeof(union blkif_sring_entry)
 
 struct blk_req {
@@ -70,6 +78,8 @@ struct blk_queue {
 	unsigned idx;
 	struct dev_fd ev;            /* the event channel's eventfd */
 	struct dev_fd done;          /* io_uring completions */
+	struct dev_fd hold;          /* timerfd: answers held for coalescing */
+	bool hold_armed;
 	uint32_t port;
 	bool port_bound;
 	struct grant_map ring[BLK_MAX_RING_PAGES];
@@ -585,6 +595,26 @@ static void on_done(struct dev *dev, struct dev_fd *h)
 	if (read(h->fd, &v, sizeof v) < 0 && errno != EAGAIN)
 		log_warn("vbd completion eventfd: %s", strerror(errno));
 	reap_completions(q);
+	if (!q->inflight) {
+		push_responses(q);
+	} else if (!q->hold_armed && q->rsp_prod_pvt != q->rsp_pushed) {
+		struct itimerspec its = { .it_value.tv_nsec = BLK_COALESCE_NS };
+		if (timerfd_settime(q->hold.fd, 0, &its, NULL))
+			push_responses(q);
+		else
+			q->hold_armed = true;
+	}
+}
+
+static void on_hold(struct dev *dev, struct dev_fd *h)
+{
+	struct blk_queue *q = h->arg;
+	uint64_t v;
+
+	(void)dev;
+	if (read(h->fd, &v, sizeof v) < 0 && errno != EAGAIN)
+		log_warn("vbd timerfd: %s", strerror(errno));
+	q->hold_armed = false;
 	push_responses(q);
 }
 
@@ -594,6 +624,7 @@ static void queue_teardown(struct dev *dev, struct blk_queue *q)
 {
 	dev_fd_del(dev, &q->ev);
 	dev_fd_del(dev, &q->done);
+	dev_fd_del(dev, &q->hold);
 	if (q->uring_ok) {
 		submit(q);
 		/* In-flight I/O finishes and is answered: a write the guest
@@ -616,7 +647,10 @@ static void queue_teardown(struct dev *dev, struct blk_queue *q)
 		close(q->ev.fd);
 	if (q->done.fd >= 0)
 		close(q->done.fd);
-	q->ev.fd = q->done.fd = -1;
+	if (q->hold.fd >= 0)
+		close(q->hold.fd);
+	q->ev.fd = q->done.fd = q->hold.fd = -1;
+	q->hold_armed = false;
 	pg_release_all(q);
 	for (unsigned i = 0; i < q->ring_pages; i++)
 		domain_grant_unmap(dev->d, &q->ring[i]);
@@ -672,7 +706,7 @@ static int queue_connect(struct dev *dev, struct blk_queue *q, unsigned order, b
 	char prebuf[16];
 
 	q->dev = dev;
-	q->ev.fd = q->done.fd = -1;
+	q->ev.fd = q->done.fd = q->hold.fd = -1;
 	if (multi) {
 		snprintf(prebuf, sizeof prebuf, "queue-%u/", q->idx);
 		pre = prebuf;
@@ -714,10 +748,12 @@ static int queue_connect(struct dev *dev, struct blk_queue *q, unsigned order, b
 	}
 	q->ev.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	q->done.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	q->hold.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	q->ev.fn = on_event;
 	q->done.fn = on_done;
-	q->ev.arg = q->done.arg = q;
-	if (q->ev.fd < 0 || q->done.fd < 0) {
+	q->hold.fn = on_hold;
+	q->ev.arg = q->done.arg = q->hold.arg = q;
+	if (q->ev.fd < 0 || q->done.fd < 0 || q->hold.fd < 0) {
 		snprintf(why, len, "eventfd: %s", strerror(errno));
 		return -errno;
 	}
@@ -742,6 +778,7 @@ static int queue_connect(struct dev *dev, struct blk_queue *q, unsigned order, b
 		atomic_store(&bb->info_port, q->port);
 	rc = dev_fd_add(dev, &q->ev);
 	rc = rc ? rc : dev_fd_add(dev, &q->done);
+	rc = rc ? rc : dev_fd_add(dev, &q->hold);
 	if (rc)
 		snprintf(why, len, "epoll: %s", strerror(-rc));
 	return rc;
@@ -775,7 +812,7 @@ static int blk_connect(struct dev *dev, char *why, size_t len)
 	bb->nr_queues = (unsigned)nq;
 	for (unsigned i = 0; i < bb->nr_queues; i++) {
 		bb->q[i].idx = i;
-		bb->q[i].ev.fd = bb->q[i].done.fd = -1;
+		bb->q[i].ev.fd = bb->q[i].done.fd = bb->q[i].hold.fd = -1;
 	}
 	for (unsigned i = 0; i < bb->nr_queues; i++) {
 		rc = queue_connect(dev, &bb->q[i], (unsigned)order, nq > 1, why, len);
