@@ -158,10 +158,13 @@ static void push(struct fe *f)
 	evtchn_send(f->port);
 }
 
-/* The next response, or status 99 when none comes. */
+/* The next response; status 99 when none comes, 98 when the backend left
+ * the Connected state (it shut the device down) while we waited. */
 static int get_rsp(struct fe *f, uint64_t *id)
 {
 	for (int i = 0; i < 200000; i++) {
+		if (i % 256 == 255 && be_state(f) != XenbusStateConnected)
+			return 98;
 		if (__atomic_load_n(&hdr(f)->rsp_prod, __ATOMIC_ACQUIRE) != f->rsp_cons) {
 			struct blkif_response r;
 			memcpy(&r, (const void *)(f->ring + RING_HEADER_SIZE +
