@@ -25,6 +25,7 @@
  * written changed, no image grew.
  */
 #include "guest.h"
+#include "xenbus.h"
 #include <xen/io.h>
 
 const char test_name[] = "blkhostile";
@@ -58,15 +59,17 @@ static void fe_write(struct fe *f, const char *node, const char *val)
 {
 	char path[96];
 	snprintk(path, sizeof path, "%s/%s", f->fe, node);
-	CHECK(gxs_write(path, val) == 0, "write %s", path);
+	CHECK(xenbus_write(0, path, val) == 0, "write %s", path);
 }
 
 static long be_state(struct fe *f)
 {
-	char path[128];
+	char path[128], buf[16];
 	unsigned long v;
 	snprintk(path, sizeof path, "%s/state", f->be);
-	return gxs_read_ulong(path, &v) ? -1 : (long)v;
+	if (xenbus_read(0, path, buf, sizeof buf) < 0 || !parse_ulong(buf, &v))
+		return -1;
+	return (long)v;
 }
 
 static long wait_be_state(struct fe *f, long a, long b)
@@ -89,7 +92,7 @@ static void fe_init(struct fe *f, unsigned idx, unsigned devid)
 	f->ring = ring_pages[idx];
 	snprintk(f->fe, sizeof f->fe, "device/vbd/%u", devid);
 	snprintk(path, sizeof path, "%s/backend", f->fe);
-	CHECK(gxs_read(path, f->be, sizeof f->be) > 0, "no backend for %u", devid);
+	CHECK(xenbus_read(0, path, f->be, sizeof f->be) > 0, "no backend for %u", devid);
 	EXPECT_EQ(wait_be_state(f, XenbusStateInitWait, -2), XenbusStateInitWait);
 }
 
@@ -380,7 +383,7 @@ static void expect_shut_down(struct fe *a, const char *what)
 	char path[128], err[128];
 	EXPECT_EQ(wait_be_state(a, XenbusStateClosing, -2), XenbusStateClosing);
 	snprintk(path, sizeof path, "%s/error", a->be);
-	CHECK(gxs_read(path, err, sizeof err) > 0, "no error node after %s", what);
+	CHECK(xenbus_read(0, path, err, sizeof err) > 0, "no error node after %s", what);
 	printk("blkhostile: %s -> shut down: %s\n", what, err);
 	fe_restart(a);
 }
@@ -425,6 +428,7 @@ static void ring_attacks(struct fe *a)
 void test_main(void)
 {
 	need_shared_info();
+	EXPECT_EQ(xenbus_init(), 0);
 	EXPECT_EQ(gnttab_setup(1, 2), 0);
 	grant_data();
 	fe_init(&disks[0], 0, 51712);

@@ -198,6 +198,28 @@ void syscall_entry(void);
 /* Jump target: pops nothing, expects [flags, rip, cs, rflags, rsp, ss] at rsp. */
 void hypercall_iret(void);
 
+/* ---- user mode (usermode.c) ----------------------------------------------------- */
+/*
+ * Map the page holding kva at user VA va in the user page tables (before
+ * user_tables_install); read-only unless writable.  The kernel's tables
+ * are not touched, so va may be mapped for user mode only.
+ */
+void user_map(uint64_t va, const void *kva, bool writable);
+/* Write-protect, pin and install the user tables; register the syscall
+ * callback and a kernel stack for traps from user mode. */
+void user_tables_install(void);
+/* Run user code at rip on rsp (events masked) until a trap handler calls
+ * user_return(); returns the value it passed. */
+uint64_t user_run(uint64_t rip, uint64_t rsp);
+/* The same with the given RFLAGS (IF set: events reach user mode). */
+uint64_t user_run_flags(uint64_t rip, uint64_t rsp, uint64_t rflags);
+/* From a handler of a trap taken in user mode: end user_run() with val. */
+void user_return(struct trap_frame *f, uint64_t val);
+/* `syscall` with RAX = USER_SYS_EXIT ends user_run() with RDI. */
+#define USER_SYS_EXIT 60
+/* Other system calls (the default answers -ENOSYS). */
+extern trap_handler_t user_syscall_hook;
+
 /* ---- events ------------------------------------------------------------------- */
 #define EVTCHN_MAX 1024
 extern volatile uint32_t evtchn_count[EVTCHN_MAX];   /* upcall deliveries per port */
@@ -237,12 +259,6 @@ bool gnttab_end(grant_ref_t ref);
 void gnttab_revoke(grant_ref_t ref);
 void *gnttab_status_page(void);
 void *gnttab_table(void);
-
-/* ---- XenStore (store ring from start_info; one request at a time) ---------------- */
-/* Paths may be relative to the domain's home.  -1 on failure. */
-long gxs_read(const char *path, char *buf, size_t len);
-long gxs_write(const char *path, const char *val);
-long gxs_read_ulong(const char *path, unsigned long *out);
 
 /* ---- time ---------------------------------------------------------------------- */
 static inline uint64_t rdtsc(void)

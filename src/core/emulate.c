@@ -143,6 +143,9 @@ static int cb_read_msr(void *ctx, uint32_t msr, uint64_t *val)
 static int cb_write_msr(void *ctx, uint32_t msr, uint64_t val)
 {
 	struct vcpu *v = ctx;
+	if ((msr == MSR_FS_BASE || msr == MSR_GS_BASE || msr == MSR_SHADOW_GS_BASE) &&
+	    !is_canonical(val))
+		return X86EMU_CB_GP;   /* as the CPU (and Xen) */
 	switch (msr) {
 	case MSR_FS_BASE:
 		vcpu_set_fs(v, val);
@@ -175,24 +178,36 @@ static int cb_cpuid(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 	return X86EMU_CB_OK;
 }
 
-/* A domU owns no I/O ports: reads see all-ones, writes vanish (Xen). */
+/* A domU owns no I/O ports: reads see all-ones and writes vanish, as on
+ * Xen -- except the PIT channel 2 ports, which Xen's optional PV PIT
+ * serves (pit.c says why kxen always offers it).  Like Xen, a wide access
+ * is served byte by byte. */
 static int cb_port_in(void *ctx, uint16_t port, unsigned size, uint32_t *val)
 {
 	struct vcpu *v = ctx;
-	(void)port;
+	uint32_t data = 0;
 	if (!v->iopl)
 		return X86EMU_CB_GP;
-	*val = size == 4 ? 0xffffffffu : size == 2 ? 0xffffu : 0xffu;
+	for (unsigned i = 0; i < size; i++) {
+		uint16_t p = (uint16_t)(port + i);
+		uint8_t b = pit_port(p) ? pit_read(&v->d->pit, p, now_ns()) : 0xff;
+		data |= (uint32_t)b << (8 * i);
+	}
+	*val = data;
 	return X86EMU_CB_OK;
 }
 
 static int cb_port_out(void *ctx, uint16_t port, unsigned size, uint32_t val)
 {
 	struct vcpu *v = ctx;
-	(void)port;
-	(void)size;
-	(void)val;
-	return v->iopl ? X86EMU_CB_OK : X86EMU_CB_GP;
+	if (!v->iopl)
+		return X86EMU_CB_GP;
+	for (unsigned i = 0; i < size; i++) {
+		uint16_t p = (uint16_t)(port + i);
+		if (pit_port(p))
+			pit_write(&v->d->pit, p, (uint8_t)(val >> (8 * i)), now_ns());
+	}
+	return X86EMU_CB_OK;
 }
 
 static int cb_wbinvd(void *ctx)
@@ -302,19 +317,114 @@ static int finish(struct vcpu *v, enum x86emu_status st, struct x86emu_regs *e,
 	}
 }
 
-int emulate_priv_op(struct vcpu *v, unsigned vector)
+/* Which row of the trap table an emulated instruction is counted in. */
+static unsigned emul_class(const struct x86emu_insn *i)
+{
+	if (i->map == X86EMU_MAP_0F) {
+		switch (i->opcode) {
+		case 0xa2: return TS_EMUL_CPUID;
+		case 0x32: return TS_EMUL_RDMSR;
+		case 0x30: return TS_EMUL_WRMSR;
+		case 0x31: return TS_EMUL_RDTSC;
+		case 0x20: case 0x22: return TS_EMUL_MOVCR;
+		case 0x21: case 0x23: return TS_EMUL_MOVDR;
+		case 0x08: case 0x09: return TS_EMUL_CACHE;
+		case 0x01: return TS_EMUL_SYS;
+		case 0x0b: return TS_EMUL_CPUID;   /* ud2 of the forced-CPUID prefix */
+		default: return TS_EMUL_OTHER;
+		}
+	}
+	if (i->map != X86EMU_MAP_ONE)
+		return TS_EMUL_OTHER;
+	switch (i->opcode) {
+	case 0xe4: case 0xe5: case 0xec: case 0xed: case 0x6c: case 0x6d:
+		return TS_EMUL_IN;
+	case 0xe6: case 0xe7: case 0xee: case 0xef: case 0x6e: case 0x6f:
+		return TS_EMUL_OUT;
+	case 0xfa: case 0xfb:
+		return TS_EMUL_CLISTI;
+	default:
+		return TS_EMUL_OTHER;
+	}
+}
+
+/* Guest user mode gets one instruction emulated, as from Xen: the forced
+ * CPUID.  Only CPUID is reachable through these hooks, whatever the bytes
+ * turned out to be. */
+static const struct x86emu_ops user_emu_ops = {
+	.cpuid = cb_cpuid,
+};
+
+static const uint8_t forced_cpuid[7] = { 0x0f, 0x0b, 'x', 'e', 'n', 0x0f, 0xa2 };
+
+static int emulate_user_op(struct vcpu *v, unsigned vector, const uint8_t *insn, size_t len)
 {
 	struct x86emu_regs e;
 	struct x86emu_outcome out;
-	if (!v->in_kernel) {
-		/* User mode only gets the forced CPUID from Xen. */
-		uint8_t b[7];
-		if (vector != 6 || guest_copy_from(v, b, v->frame->rip, 7) ||
-		    memcmp(b, "\x0f\x0b" "xen" "\x0f\xa2", 7))
-			return 0;
-	}
+
+	if (vector != 6 || len < sizeof forced_cpuid || memcmp(insn, forced_cpuid, sizeof forced_cpuid))
+		return 0;
 	regs_in(v, &e);
-	return finish(v, x86emu_emulate_priv(&e, &emu_ops, v, &out), &e, &out);
+	if (x86emu_emulate_priv_bytes(&e, &user_emu_ops, v, insn, len, &out) != X86EMU_DONE)
+		return 0;
+	regs_out(v, &e);
+	trapstat_set_kind(v, TS_EMUL + TS_EMUL_CPUID);
+	return 1;
+}
+
+/*
+ * The instruction is fetched once, through the tables of the mode the
+ * guest was in, and that one copy is both checked and emulated: another
+ * vCPU of the guest may rewrite the bytes at any time.
+ */
+int emulate_priv_op(struct vcpu *v, unsigned vector)
+{
+	uint8_t insn[X86EMU_MAX_INSN_LEN];
+	size_t len;
+	struct x86emu_regs e;
+	struct x86emu_outcome out;
+
+	/* Nothing to fetch there: the fault stands (the CPU's is a #GP(0)). */
+	if (!is_canonical(v->frame->rip))
+		return 0;
+	len = guest_fetch(v, v->frame->rip, insn, sizeof insn);
+	if (!v->in_kernel)
+		return emulate_user_op(v, vector, insn, len);
+	regs_in(v, &e);
+	enum x86emu_status st = x86emu_emulate_priv_bytes(&e, &emu_ops, v, insn, len, &out);
+	int handled = finish(v, st, &e, &out);
+	if (handled && out.insn.len)
+		trapstat_set_kind(v, TS_EMUL + emul_class(&out.insn));
+	return handled;
+}
+
+unsigned emulate_soft_int_len(struct vcpu *v, uint8_t *vector, bool *dpl_checked)
+{
+	uint8_t insn[X86EMU_MAX_INSN_LEN];
+	struct x86emu_insn in;
+	size_t len;
+
+	if (!is_canonical(v->frame->rip))
+		return 0;
+	len = guest_fetch(v, v->frame->rip, insn, sizeof insn);
+	if (x86emu_decode(insn, len, &in) || in.map != X86EMU_MAP_ONE || in.lock)
+		return 0;
+	switch (in.opcode) {
+	case 0xcd:              /* int imm8 */
+		*vector = (uint8_t)in.imm;
+		*dpl_checked = true;
+		return in.len;
+	case 0xcc:              /* int3 */
+		*vector = 3;
+		*dpl_checked = false;
+		return in.len;
+	case 0xf1:              /* icebp: a #DB no DPL stops */
+		*vector = 1;
+		*dpl_checked = false;
+		return in.len;
+	default:
+		return 0;
+	}
 }
 
 int mm_ptwr_fault(struct vcpu *v, uint64_t va, uint64_t err)

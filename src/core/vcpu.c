@@ -29,6 +29,7 @@
 #include "common/common.h"
 #include "core/core-internal.h"
 
+#define X86_EFLAGS_FIXED 0x2u     /* bit 1 always reads as 1 */
 #define X86_EFLAGS_TF   0x100u
 #define X86_EFLAGS_IF   0x200u
 #define X86_EFLAGS_DF   0x400u
@@ -37,6 +38,9 @@
 #define X86_EFLAGS_RF   0x10000u
 #define X86_EFLAGS_VM   0x20000u
 #define X86_EFLAGS_AC   0x40000u
+
+#define X86_DR6_DEFAULT 0xffff0ff0ull   /* DR6 with no cause recorded */
+#define X86_DR6_BS      (1ull << 14)    /* single step */
 
 #define KICK_SIGNAL SIGUSR1
 
@@ -234,12 +238,18 @@ long do_iret(struct vcpu *v)
 	}
 	f->rip = c.rip;
 	f->cs = (c.cs & 0xffff) | 3;
-	f->rflags = (c.rflags & ~(uint64_t)(X86_EFLAGS_IOPL | X86_EFLAGS_VM | X86_EFLAGS_NT)) |
-		    X86_EFLAGS_IF;
+	/* As Xen: only IOPL (virtual) and VM go; NT, AC, DF, TF stay the
+	 * guest's.  None of them reaches our stub's own flags. */
+	f->rflags = (c.rflags & ~(uint64_t)(X86_EFLAGS_IOPL | X86_EFLAGS_VM)) | X86_EFLAGS_IF;
 	f->rsp = c.rsp;
 	f->ss = (c.ss & 0xffff) | 3;
 	v->vinfo->evtchn_upcall_mask = !(c.rflags & X86_EFLAGS_IF);
 	regs_dirty(v);
+	/* Xen's iretq to a non-canonical RIP faults and is reported as a #GP(0)
+	 * taken in the context being returned to; our stub would fault inside
+	 * the hypervisor instead. */
+	if (!is_canonical(c.rip))
+		vcpu_bounce(v, 13, true, 0);
 	return HC_NORETURN;
 }
 
@@ -250,14 +260,20 @@ static uint64_t ist_top(struct vcpu *v)
 	return hv_va(v->hvl.stack + HV_STACK_PAGES * PAGE_SIZE);
 }
 
-int ptw_queue(struct vcpu *v, uint64_t maddr, uint64_t val)
+/* Only addresses are queued: the stub re-stores each entry's current
+ * value, so the order of the queue and other vCPUs' stores do not matter. */
+int ptw_queue(struct vcpu *v, uint64_t maddr)
 {
+	uint64_t va = HV_DMAP_VA + (maddr & ~7ull);
+
+	if (v->ptw_count && v->ptw[v->ptw_count - 1] == va)
+		return 0;
 	if (v->ptw_count == HV_PTW_MAX) {
 		int rc = ptw_flush_now(v);
 		if (rc)
 			return rc;
 	}
-	v->ptw[v->ptw_count++] = (struct ptw_entry){ HV_DMAP_VA + maddr, val };
+	v->ptw[v->ptw_count++] = va;
 	return 0;
 }
 
@@ -276,6 +292,7 @@ int ptw_flush_now(struct vcpu *v)
 	v->regs->rip = hv_va(v->d->hvl.stubs + hv_stub_ptw_sync());
 	v->regs->rsp = ist_top(v) - 256;
 	regs_dirty(v);
+	trapstat_note(v, TS_MISC + TS_MISC_PTW_SYNC);
 	rc = run_once(v, true);
 	if (rc == 0 && v->kvm.run->exit_reason != KVM_EXIT_HLT)
 		rc = -EIO;
@@ -284,6 +301,7 @@ int ptw_flush_now(struct vcpu *v)
 	regs_dirty(v);
 	v->ptw_count = 0;
 	v->ptw_flush = 0;
+	v->ptw_dropped_rw = v->ptw_dropped_type = false;
 	if (rc)
 		domain_crash(v->d, "page-table store batch failed (exit %u)",
 			     v->kvm.run->exit_reason);
@@ -366,12 +384,21 @@ static void prepare_resume(struct vcpu *v)
 		v->ptw_flush = 1;
 	if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) &&
 	    !vi->evtchn_upcall_mask && v->event_cb) {
+		trapstat_note(v, TS_MISC + TS_MISC_UPCALL);
 		bounce_to(v, v->event_cb, false, 0, true);
 		regs_dirty(v);
 	}
 	if (atomic_load(&v->d->dying))
 		return;
+	v->trap_wait_rip = 0;   /* a trap came (or a frame was taken): stop waiting */
+	/* The stubs run on the hypervisor's flags, never the guest's: a frame
+	 * built from live guest state (interrupted()) left the guest's TF, NT
+	 * or AC in RFLAGS, and a TF there single-steps the stub itself (#DB
+	 * inside kxen; Xen raises it after the guest's instruction), an NT
+	 * makes its iretq fault. */
+	v->regs->rflags = X86_EFLAGS_FIXED;
 	if (v->ptw_count || v->ptw_flush) {
+		trapstat_note(v, TS_MISC + TS_MISC_PTW_REPLAY);
 		uint64_t *save = (uint64_t *)((uint8_t *)f - 40);
 		save[0] = v->regs->rax;
 		save[1] = v->regs->rcx;
@@ -385,6 +412,7 @@ static void prepare_resume(struct vcpu *v)
 		v->regs->rip = hv_va(v->d->hvl.stubs + hv_stub_ptw());
 		v->ptw_count = 0;
 		v->ptw_flush = 0;
+		v->ptw_dropped_rw = v->ptw_dropped_type = false;
 	} else {
 		v->regs->rsp = ist_top(v) - sizeof *f;
 		v->regs->rip = hv_va(v->d->hvl.stubs + hv_stub_iret());
@@ -399,12 +427,27 @@ static void handle_hypercall(struct vcpu *v)
 	uint64_t args[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
 
 	/* The syscall left the return address in rcx and flags in r11. */
+	trapstat_hypercall_site(v, r->rcx, f->rsp);
 	f->rip = r->rcx;
 	f->rflags = (r->r11 & ~(uint64_t)(X86_EFLAGS_IOPL | X86_EFLAGS_VM)) | X86_EFLAGS_IF;
 	f->cs = FLAT_KERNEL_CS;
 	f->ss = FLAT_KERNEL_SS;
-	long ret = hypercall_dispatch(v, r->rax, args, false);
-	if (ret != HC_NORETURN) {
+	uint64_t nr = r->rax;
+	long ret = hypercall_dispatch(v, nr, args, false);
+	if (v->hc_preempted) {
+		/* A continuation: back to the `syscall` (2 bytes), which issues
+		 * the call again with the advanced arguments. */
+		v->hc_preempted = false;
+		f->rip = r->rcx - 2;
+		r->rax = nr;
+		r->rdi = v->hc_args[0];
+		r->rsi = v->hc_args[1];
+		r->rdx = v->hc_args[2];
+		r->r10 = v->hc_args[3];
+		r->r8 = v->hc_args[4];
+		r->r9 = v->hc_args[5];
+		regs_dirty(v);
+	} else if (ret != HC_NORETURN) {
 		r->rax = (uint64_t)ret;
 		regs_dirty(v);
 	}
@@ -415,6 +458,8 @@ static void handle_user_syscall(struct vcpu *v)
 	struct kvm_regs *r = v->regs;
 	struct x86_trap_frame *f = v->frame;
 
+	trapstat_set_kind(v, TS_MISC + TS_MISC_SYSCALL);
+	v->ts_rip = r->rcx;
 	if (!v->syscall_cb) {
 		f->rip = r->rcx - 2;
 		f->rflags = r->r11;
@@ -431,47 +476,89 @@ static void handle_user_syscall(struct vcpu *v)
 	regs_dirty(v);
 }
 
+/*
+ * `int n` of len bytes at the frame's RIP, as Xen treats it: the guest's
+ * handler for n gets it as a trap (RIP after the instruction) if the
+ * handler's DPL allows it from the current mode -- 3 from user mode, 1 or
+ * more from kernel mode, as for a 64-bit PV kernel in ring 3 -- otherwise
+ * the guest gets the #GP a DPL-0 gate raises.  Vectors 3 and 4 are always
+ * allowed: Xen's IDT makes them DPL 3 whatever the guest asked for; int3
+ * and icebp (!dpl_checked) are never refused.
+ */
+static void soft_int(struct vcpu *v, unsigned n, unsigned len, bool dpl_checked)
+{
+	const struct trap_info *t = &v->traps[n];
+
+	if (!dpl_checked || n == 3 || n == 4 || TI_GET_DPL(t) >= (v->in_kernel ? 1u : 3u)) {
+		v->frame->rip += len;
+		vcpu_bounce(v, n, false, 0);
+	} else {
+		vcpu_bounce(v, 13, true, (n << 3) | 2);
+	}
+}
+
 static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 {
 	struct x86_trap_frame *f = v->frame;
+	unsigned len;
+	uint8_t n;
+	bool checked;
 
 	switch (vec) {
+	case 1:
+		/* A single-step trap: the guest reads the cause from DR6.BS, as
+		 * it would from Xen (which reports the hardware's DR6); Linux
+		 * tells a step (SIGTRAP, TRAP_TRACE) from an icebp by it.  The
+		 * frame's TF is the flag the trapping instruction ran with. */
+		if (f->rflags & X86_EFLAGS_TF)
+			v->debugreg[6] = (v->debugreg[6] ? v->debugreg[6] : X86_DR6_DEFAULT) |
+					 X86_DR6_BS;
+		break;
 	case 14: {
 		uint64_t cr2 = v->sregs->cr2;
-		if (v->in_kernel && (err & 2) && mm_ptwr_fault(v, cr2, err) > 0)
+		if (v->in_kernel && (err & 2) && mm_ptwr_fault(v, cr2, err) > 0) {
+			trapstat_set_kind(v, TS_MISC + TS_MISC_PTWR);
 			return;
+		}
 		v->vinfo->arch.cr2 = cr2;
 		err = (err & ~4ull) | (v->in_kernel ? 0 : 4);
 		break;
 	}
 	case 13:
+		/* `int n` through one of our DPL-0 gates (VT-x, AMD-V). */
+		if ((err & 3) == 2) {
+			len = emulate_soft_int_len(v, &n, &checked);
+			if (len && checked && n == ((err >> 3) & 255))
+				soft_int(v, n, len, true);
+			else
+				vcpu_bounce(v, 13, true, err);
+			return;
+		}
 		if (emulate_priv_op(v, vec) > 0)
 			return;
-		if ((err & 3) == 2) {
-			/* `int n` through a DPL0 gate: allowed if the guest's trap
-			 * table permits it from the current mode. */
-			unsigned n = (err >> 3) & 255;
-			const struct trap_info *t = &v->traps[n];
-			if (t->address && (v->in_kernel || TI_GET_DPL(t) == 3)) {
-				f->rip += 2;
-				vcpu_bounce(v, n, false, 0);
-				return;
-			}
-		}
 		break;
 	case 6:
+		/* PVM-style hosts report `int n` from CPL3 as #UD at the
+		 * instruction, whatever the gate's DPL; and after a return to a
+		 * non-canonical RSP, where they emulate the guest's code, int3
+		 * and icebp too.  No CPU raises #UD for any of these. */
+		len = emulate_soft_int_len(v, &n, &checked);
+		if (len) {
+			soft_int(v, n, len, checked);
+			return;
+		}
 		if (emulate_priv_op(v, vec) > 0)
 			return;
 		break;
-	case 3:
-	case 4:
 	case 0x80:
-		if (!v->in_kernel && TI_GET_DPL(&v->traps[vec]) != 3) {
-			f->rip -= vec == 0x80 ? 2 : 1;
-			vcpu_bounce(v, 13, true, (vec << 3) | 2);
-			return;
-		}
-		break;
+		/* Our gate for 0x80 is DPL 3, like Xen's: any handler the guest
+		 * registered gets it (Xen's int80 path checks no DPL); without
+		 * one it is the #GP of a DPL-0 gate, at the instruction. */
+		if (v->traps[0x80].address)
+			break;
+		f->rip -= 2;
+		vcpu_bounce(v, 13, true, (0x80 << 3) | 2);
+		return;
 	default:
 		if (vec >= 32) {
 			domain_crash(v->d, "unexpected vector %u", vec);
@@ -490,6 +577,7 @@ static void handle_trap(struct vcpu *v)
 		domain_crash(v->d, "corrupt trap frame");
 		return;
 	}
+	trapstat_begin_exit(v, vec < 32 ? TS_EXC + vec : TS_MISC + TS_MISC_OTHER, f->rip);
 	log_debug("d%uv%u: trap %u err %#llx rip %#llx cr2 %#llx rax %#llx%s", v->d->domid, v->id,
 		  vec, (unsigned long long)f->error_code, (unsigned long long)f->rip,
 		  (unsigned long long)v->sregs->cr2, (unsigned long long)v->regs->rax,
@@ -614,11 +702,79 @@ static bool async_work(struct vcpu *v)
 }
 
 /*
+ * On PVM-style hosts an exception that guest code raised can still be on
+ * its way when KVM_RUN is interrupted: the registers already show the
+ * state after the instruction and KVM reports no event in flight, yet the
+ * next entry delivers it -- unless we have rewritten the state to deliver
+ * an event first, which loses it.  Losing a fault is harmless (the
+ * instruction runs again); losing a trap is not: the int3 or the
+ * single-stepped instruction has completed, and its #BP or #DB never
+ * comes (a debugger's step or breakpoint vanishes).  So when the state
+ * says a trap may be pending, we let the vCPU run into it first.
+ */
+static bool trap_may_be_pending(struct vcpu *v)
+{
+	uint64_t rip = v->regs->rip;
+	uint8_t b[2];
+
+	if (v->regs->rflags & X86_EFLAGS_TF)
+		return true;                    /* a single-step #DB */
+	if (rip == HV_LSTAR_VA)
+		return true;                    /* a syscall's #PF */
+	if (v->debugreg[7] & 0xff)
+		return true;                    /* a breakpoint #DB */
+	if (guest_fetch(v, rip - 2, b, 2) == 2)
+		return b[1] == 0xcc || b[1] == 0xf1 || (b[0] == 0xcd && (b[1] == 3 || b[1] == 4));
+	return guest_fetch(v, rip - 1, b, 1) == 1 && (b[0] == 0xcc || b[0] == 0xf1);
+}
+
+/*
+ * How much CPU time the vCPU thread spends in KVM_RUN at the same RIP,
+ * without a trap, before we take its frame anyway: a pending trap comes
+ * out on the first real entry, so one still there after this long is a
+ * guest looping at that RIP (which must not keep events out for ever).
+ * Thread CPU time, not wall time: a vCPU thread the host has preempted
+ * has not run its guest.  A single-stepping guest traps after its next
+ * instruction whatever it is, so it may wait much longer.
+ */
+#define TRAP_WAIT_NS    200000
+#define TRAP_WAIT_TF_NS 5000000
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool wait_for_pending_trap(struct vcpu *v)
+{
+	uint64_t now;
+
+	if (!trap_may_be_pending(v)) {
+		v->trap_wait_rip = 0;
+		return false;
+	}
+	now = thread_cpu_ns();
+	if (v->trap_wait_rip != v->regs->rip) {
+		v->trap_wait_rip = v->regs->rip;
+		v->trap_wait_since = now;
+		return true;
+	}
+	if (now - v->trap_wait_since <
+	    ((v->regs->rflags & X86_EFLAGS_TF) ? TRAP_WAIT_TF_NS : TRAP_WAIT_NS))
+		return true;
+	v->trap_wait_rip = 0;
+	return false;
+}
+
+/*
  * KVM_RUN was interrupted.  In guest code (CPL3) the guest's state is live
  * in the registers: if there is work for it, turn that state into a trap
  * frame and switch to the CPL0 selectors, as if it had trapped, so the
  * normal resume path can bounce it.  Inside a CPL0 stub we must let the
- * stub finish; ask the host timer for another look very soon.
+ * stub finish, and a trap the guest may have raised must come out first;
+ * ask the host timer for another look very soon.
  */
 static void interrupted(struct vcpu *v)
 {
@@ -634,6 +790,10 @@ static void interrupted(struct vcpu *v)
 	v->rekick = false;
 	if (!async_work(v))
 		return;
+	if (wait_for_pending_trap(v)) {
+		v->rekick = true;
+		return;
+	}
 	struct x86_trap_frame *f = v->frame;
 	f->vector = 256;       /* no vector: an asynchronous stop */
 	f->error_code = 0;
@@ -704,18 +864,22 @@ static void *vcpu_thread(void *arg)
 		arm_host_timer(v);
 		int64_t t0 = now_ns();
 		int rc = run_once(v, false);
-		v->cpu_time_ns += (uint64_t)(now_ns() - t0);
+		int64_t t_exit = now_ns();
+		v->cpu_time_ns += (uint64_t)(t_exit - t0);
 		if (rc < 0) {
 			if (rc != -EINTR)
 				domain_crash(d, "KVM_RUN failed: %s", strerror(-rc));
 			break;
 		}
 		if (rc == 1) {
+			trapstat_begin_exit(v, TS_MISC + TS_MISC_ASYNC, v->regs->rip);
 			interrupted(v);
+			trapstat_end_exit(v, (uint64_t)(now_ns() - t_exit));
 			continue;
 		}
-		atomic_fetch_add_explicit(&v->exits, 1, memory_order_relaxed);
+		trapstat_begin_exit(v, TS_MISC + TS_MISC_OTHER, v->regs->rip);
 		handle_exit(v);
+		trapstat_end_exit(v, (uint64_t)(now_ns() - t_exit));
 		v->resume_pending = true;
 	}
 	dispatch_run_end(v, DISPATCH_OFFLINE);
@@ -771,6 +935,9 @@ int vcpu_create(struct domain *d, unsigned id)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&v->wake_cond, &ca);
 	pthread_condattr_destroy(&ca);
+	rc = trapstat_alloc(v);
+	if (rc)
+		goto fail;
 	rc = kvm_create_vcpu(&d->kvm, id, &v->kvm);
 	if (rc)
 		goto fail;
@@ -782,7 +949,7 @@ int vcpu_create(struct domain *d, unsigned id)
 	v->sregs = &v->kvm.run->s.regs.sregs;
 	v->frame = (struct x86_trap_frame *)(d->hv + v->hvl.stack + HV_STACK_PAGES * PAGE_SIZE -
 					     sizeof(struct x86_trap_frame));
-	v->ptw = (struct ptw_entry *)(d->hv + v->hvl.scratch);
+	v->ptw = (uint64_t *)(d->hv + v->hvl.scratch);
 	v->vinfo = id < XEN_LEGACY_MAX_VCPUS ? &d->shinfo->vcpu_info[id] : NULL;
 	if (!v->vinfo) {
 		rc = -EINVAL;   /* beyond the legacy slots, vCPUs need placement */
@@ -794,10 +961,30 @@ int vcpu_create(struct domain *d, unsigned id)
 	return 0;
 fail:
 	kvm_destroy_vcpu(&v->kvm);
+	trapstat_free(v);
 	pthread_mutex_destroy(&v->wake_lock);
 	pthread_cond_destroy(&v->wake_cond);
 	free(v);
 	return rc;
+}
+
+/* Every code and data address in a context is canonical (Xen's
+ * arch_set_info_guest refuses the context otherwise). */
+static bool context_addresses_ok(const struct vcpu_guest_context *c)
+{
+	const uint64_t a[] = { c->user_regs.rip, c->user_regs.rsp, c->kernel_sp, c->fs_base,
+			       c->gs_base_kernel, c->gs_base_user, c->event_callback_eip,
+			       c->syscall_callback_eip, c->failsafe_callback_eip };
+
+	for (size_t i = 0; i < sizeof a / sizeof a[0]; i++)
+		if (!is_canonical(a[i]))
+			return false;
+	if (c->ldt_ents && !is_canonical(c->ldt_base))
+		return false;
+	for (unsigned i = 0; i < 256; i++)
+		if (!is_canonical(c->trap_ctxt[i].address))
+			return false;
+	return true;
 }
 
 /* Registers and KVM state from a vcpu_guest_context (boot or
@@ -808,7 +995,7 @@ int vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c)
 	uint64_t root = c->ctrlreg[3] >> 12;
 	int rc;
 
-	if (!(c->flags & VGCF_IN_KERNEL))
+	if (!(c->flags & VGCF_IN_KERNEL) || !context_addresses_ok(c))
 		return -EINVAL;
 	rc = mm_get_root(d, root);
 	if (rc)
@@ -890,6 +1077,7 @@ void vcpu_destroy(struct vcpu *v)
 		return;
 	vcpu_stop_thread(v);
 	kvm_destroy_vcpu(&v->kvm);
+	trapstat_free(v);
 	pthread_mutex_destroy(&v->wake_lock);
 	pthread_cond_destroy(&v->wake_cond);
 	free(v);

@@ -362,6 +362,8 @@ static void add_dom_record(struct kdom *kd, struct ctl_msg *rep)
 	ctl_msg_addf(rep, "vcpus", "%u", vcpus);
 	ctl_msg_add(rep, "state", state);
 	ctl_msg_addf(rep, "cpu_ns", "%llu", (unsigned long long)cpu_ns);
+	if (kd->d)
+		ctl_msg_addf(rep, "traps", "%llu", (unsigned long long)domain_trap_count(kd->d));
 
 	char uuid[37];
 	uuid_format(kd->uuid, uuid);
@@ -778,7 +780,7 @@ static void cmd_dmesg(struct kxend *k, struct client *c, const struct ctl_msg *r
 	if (check_fields(req, known, rep) || get_bool(req, "clear", &clear, rep))
 		return;
 	snprintf(path, sizeof path, "%s/kxend.log", k->rundir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(k->run_fd, "kxend.log", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		ctl_msg_set_error(rep, "cannot open %s: %s", path, strerror(errno));
 		return;
@@ -1293,6 +1295,56 @@ static void cmd_vcpu_list(struct kxend *k, struct client *c, const struct ctl_ms
 	reply_dom_records(k, req, rep, add_vcpu_records);
 }
 
+/* The trap table of one domain (or one vCPU): a record per kind with a
+ * non-zero count, then the hottest (kind, guest RIP) pairs. */
+static void cmd_trapstat(struct kxend *k, struct client *c, const struct ctl_msg *req,
+			 struct ctl_msg *rep)
+{
+	static const char *const known[] = { "dom", "vcpu", "hot", NULL };
+	struct trapstat_row *rows = NULL;
+	struct trapstat_hot *hot = NULL;
+	uint64_t vcpu, nhot;
+	struct kdom *kd;
+	char name[64];
+
+	if (check_fields(req, known, rep) || !(kd = need_domain(k, req, rep)))
+		return;
+	if (!kd->d) {
+		ctl_msg_set_error(rep, "domain %s has no running instance", kd->name);
+		return;
+	}
+	if (get_u64(req, "vcpu", 0, kd->max_vcpus, kd->max_vcpus, &vcpu, rep) ||
+	    get_u64(req, "hot", 0, 1000, 20, &nhot, rep))
+		return;
+	int which = vcpu == kd->max_vcpus ? -1 : (int)vcpu;   /* absent: all */
+	rows = calloc(TRAPSTAT_MAX_ROWS, sizeof *rows);
+	hot = calloc(nhot ? nhot : 1, sizeof *hot);
+	int n = rows ? domain_trapstat(kd->d, which, rows, TRAPSTAT_MAX_ROWS) : -ENOMEM;
+	int nh = hot && n >= 0 ? domain_trapstat_hot(kd->d, which, hot, (int)nhot) : -ENOMEM;
+	if (n < 0 || nh < 0) {
+		ctl_msg_set_error(rep, "trapstat: %s", strerror(-(n < 0 ? n : nh)));
+		goto out;
+	}
+	ctl_msg_set_head(rep, "ok");
+	ctl_msg_addf(rep, "exits", "%llu", (unsigned long long)domain_trap_count(kd->d));
+	for (int i = 0; i < n; i++) {
+		trapstat_kind_name(rows[i].kind, name, sizeof name);
+		ctl_msg_add(rep, "kind", name);
+		ctl_msg_addf(rep, "exit", "%d", rows[i].is_exit);
+		ctl_msg_addf(rep, "count", "%llu", (unsigned long long)rows[i].count);
+		ctl_msg_addf(rep, "ns", "%llu", (unsigned long long)rows[i].ns);
+	}
+	for (int i = 0; i < nh; i++) {
+		trapstat_kind_name(hot[i].kind, name, sizeof name);
+		ctl_msg_add(rep, "hot", name);
+		ctl_msg_addf(rep, "rip", "%#llx", (unsigned long long)hot[i].rip);
+		ctl_msg_addf(rep, "hits", "%llu", (unsigned long long)hot[i].count);
+	}
+out:
+	free(rows);
+	free(hot);
+}
+
 static void cmd_vcpu_pin(struct kxend *k, struct client *c, const struct ctl_msg *req,
 			 struct ctl_msg *rep)
 {
@@ -1408,10 +1460,8 @@ static void cmd_block_detach(struct kxend *k, struct client *c, const struct ctl
 static void add_block_records(struct kxend *k, struct kdom *kd, struct ctl_msg *rep)
 {
 	struct devrt_dev_info info[KXEND_MAX_DISKS * 2];
-	struct domain_info di;
 	int n = devrt_dev_list(k->rt, kd->domid, "vbd", info, (int)ARRAY_SIZE(info));
-
-	domain_get_info(kd->d, &di);
+	uint64_t traps = domain_trap_count(kd->d);
 
 	for (int i = 0; i < n; i++) {
 		ctl_msg_addf(rep, "devid", "%u", info[i].devid);
@@ -1428,7 +1478,7 @@ static void add_block_records(struct kxend *k, struct kdom *kd, struct ctl_msg *
 		ctl_msg_addf(rep, "bytes", "%llu", (unsigned long long)info[i].bytes);
 		ctl_msg_addf(rep, "events_in", "%llu", (unsigned long long)info[i].events_in);
 		ctl_msg_addf(rep, "events_out", "%llu", (unsigned long long)info[i].events_out);
-		ctl_msg_addf(rep, "domain_traps", "%llu", (unsigned long long)di.traps);
+		ctl_msg_addf(rep, "domain_traps", "%llu", (unsigned long long)traps);
 	}
 }
 
@@ -1477,6 +1527,7 @@ static const struct command commands[] = {
 	{ "cpupool-numa-split", cmd_cpupool_numa_split },
 	{ "vcpu-list", cmd_vcpu_list },
 	{ "vcpu-pin", cmd_vcpu_pin },
+	{ "trapstat", cmd_trapstat },
 };
 
 void command_dispatch(struct kxend *k, struct client *c, struct ctl_msg *req)
@@ -1494,6 +1545,11 @@ void command_dispatch(struct kxend *k, struct client *c, struct ctl_msg *req)
 		ctl_msg_set_error(&rep, "unknown command \"%s\"", req->head);
 	if (!rep.head)   /* a handler ran out of memory building its reply */
 		ctl_msg_set_error(&rep, "out of memory");
+	/* The first client after an unclean end hears what was lost. */
+	if (k->notice && !ctl_msg_add(&rep, "notice", k->notice)) {
+		free(k->notice);
+		k->notice = NULL;
+	}
 	/* For console attach the reply must go out before any guest output
 	 * queued on this client: create/console queue nothing before here
 	 * because output is only emitted from the loop, after dispatch. */

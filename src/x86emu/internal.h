@@ -18,6 +18,10 @@ enum x86emu_status x86emu_fetch_insn(const struct x86emu_regs *regs,
 				     const struct x86emu_ops *ops, void *ctx,
 				     uint8_t buf[X86EMU_MAX_INSN_LEN],
 				     size_t *got, struct x86emu_outcome *out);
+/* Decodes buf[0..n) as the instruction at regs->rip (same results). */
+enum x86emu_status x86emu_decode_insn(const struct x86emu_regs *regs,
+				      const uint8_t *buf, size_t n,
+				      struct x86emu_outcome *out);
 
 /* Register access with x86 partial-register rules. */
 static inline uint64_t x86emu_size_mask(unsigned size)

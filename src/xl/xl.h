@@ -66,6 +66,7 @@ int main_cpupool_migrate(int argc, char **argv);
 int main_cpupool_numa_split(int argc, char **argv);
 int main_vcpu_list(int argc, char **argv);
 int main_vcpu_pin(int argc, char **argv);
+int main_trapstat(int argc, char **argv);
 
 /* ---- domain records of a "list" reply (cmd_domain.c) ---------------------- */
 
@@ -74,7 +75,7 @@ struct xl_dom {
 	const char *name, *state, *uuid, *kernel, *ramdisk, *cmdline;
 	const char *on_poweroff, *on_reboot, *on_crash, *pci;
 	uint64_t domid, mem, vcpus, cpu_ns, max_memkb, target_memkb, max_vcpus;
-	uint64_t restarts, start_time, shutdown_reason, max_grant_frames;
+	uint64_t restarts, start_time, shutdown_reason, traps, max_grant_frames;
 	bool has_start_time, has_reason;
 	const char *disks[16];   /* disk specs (repeated "disk" fields) */
 	size_t nr_disks;

@@ -32,6 +32,17 @@ multicall||0
 smp|--vcpus 2|0
 hostile||1
 user||0
+hvframes||0
+stalepte|--vcpus 2|0
+longbatch|--memory 128|0
+ldt||0
+xs-quota||0
+xs-perms||0
+user-emul|--vcpus 2|0
+canonical|--vcpus 2|0
+softint||0
+step-events||0
+rflags||0
 grants||0
 blkhostile|@BLKDISKS@|0
 "
