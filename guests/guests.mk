@@ -11,6 +11,7 @@ guests_saved_goal := $(.DEFAULT_GOAL)
 
 GUEST_NAMES := hello hypercall-page cpuid traps mmu events time multicall \
                smp hostile user idle bench-trap
+GUEST_NAMES += grants blkhostile
 GUEST_NAMES += spin latency hvframes stalepte longbatch ldt
 GUEST_NAMES += xs-quota xs-perms flood
 GUEST_NAMES += user-emul canonical softint step-events rflags

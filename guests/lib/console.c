@@ -52,17 +52,24 @@ void console_write(const char *buf, size_t len)
 struct out {
 	char buf[256];
 	size_t len;
+	char *dst;             /* snprintk: the caller's buffer instead */
+	size_t dst_len, dst_pos;
 };
 
 static void out_flush(struct out *o)
 {
-	if (o->len)
+	if (o->len && !o->dst)
 		console_write(o->buf, o->len);
 	o->len = 0;
 }
 
 static void out_char(struct out *o, char c)
 {
+	if (o->dst) {
+		if (o->dst_pos + 1 < o->dst_len)
+			o->dst[o->dst_pos++] = c;
+		return;
+	}
 	o->buf[o->len++] = c;
 	if (c == '\n' || o->len == sizeof(o->buf))
 		out_flush(o);
@@ -86,9 +93,28 @@ static void out_num(struct out *o, uint64_t v, unsigned base, bool neg,
 		out_char(o, tmp[--n]);
 }
 
+static void vformat(struct out *o, const char *fmt, va_list ap);
+
 void vprintk(const char *fmt, va_list ap)
 {
 	struct out o = { .len = 0 };
+	vformat(&o, fmt, ap);
+}
+
+void snprintk(char *buf, size_t len, const char *fmt, ...)
+{
+	struct out o = { .dst = buf, .dst_len = len };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vformat(&o, fmt, ap);
+	va_end(ap);
+	if (len)
+		buf[o.dst_pos] = 0;
+}
+
+static void vformat(struct out *op, const char *fmt, va_list ap)
+{
 
 	for (; *fmt; fmt++) {
 		int width = 0, prec = -1, lng = 0;
@@ -96,7 +122,7 @@ void vprintk(const char *fmt, va_list ap)
 		char pad = ' ';
 
 		if (*fmt != '%') {
-			out_char(&o, *fmt);
+			out_char(op, *fmt);
 			continue;
 		}
 		fmt++;
@@ -122,26 +148,26 @@ void vprintk(const char *fmt, va_list ap)
 		case 'd':
 		case 'i': {
 			int64_t v = lng ? va_arg(ap, long) : va_arg(ap, int);
-			out_num(&o, v < 0 ? -(uint64_t)v : (uint64_t)v, 10, v < 0, width, pad);
+			out_num(op, v < 0 ? -(uint64_t)v : (uint64_t)v, 10, v < 0, width, pad);
 			break;
 		}
 		case 'u':
 		case 'x': {
 			uint64_t v = lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned);
 			if (alt && *fmt == 'x') {
-				out_char(&o, '0');
-				out_char(&o, 'x');
+				out_char(op, '0');
+				out_char(op, 'x');
 			}
-			out_num(&o, v, *fmt == 'u' ? 10 : 16, false, width, pad);
+			out_num(op, v, *fmt == 'u' ? 10 : 16, false, width, pad);
 			break;
 		}
 		case 'p':
-			out_char(&o, '0');
-			out_char(&o, 'x');
-			out_num(&o, (uintptr_t)va_arg(ap, void *), 16, false, 16, '0');
+			out_char(op, '0');
+			out_char(op, 'x');
+			out_num(op, (uintptr_t)va_arg(ap, void *), 16, false, 16, '0');
 			break;
 		case 'c':
-			out_char(&o, (char)va_arg(ap, int));
+			out_char(op, (char)va_arg(ap, int));
 			break;
 		case 's': {
 			const char *s = va_arg(ap, const char *);
@@ -150,24 +176,24 @@ void vprintk(const char *fmt, va_list ap)
 				s = "(null)";
 			n = strnlen(s, prec < 0 ? SIZE_MAX : (size_t)prec);
 			for (int w = (int)n; w < width; w++)
-				out_char(&o, ' ');
+				out_char(op, ' ');
 			for (size_t i = 0; i < n; i++)
-				out_char(&o, s[i]);
+				out_char(op, s[i]);
 			break;
 		}
 		case '%':
-			out_char(&o, '%');
+			out_char(op, '%');
 			break;
 		default:        /* unknown conversion: show it */
-			out_char(&o, '%');
+			out_char(op, '%');
 			if (*fmt)
-				out_char(&o, *fmt);
+				out_char(op, *fmt);
 			else
 				fmt--;
 			break;
 		}
 	}
-	out_flush(&o);
+	out_flush(op);
 }
 
 void printk(const char *fmt, ...)

@@ -104,6 +104,8 @@ static inline long HYPERVISOR_memory_op(int cmd, void *arg)
 { return HC(memory_op, cmd, arg, 0, 0, 0); }
 static inline long HYPERVISOR_vm_assist(unsigned cmd, unsigned type)
 { return HC(vm_assist, cmd, type, 0, 0, 0); }
+static inline long HYPERVISOR_grant_table_op(unsigned cmd, void *arg, unsigned count)
+{ return HC(grant_table_op, cmd, arg, count, 0, 0); }
 
 /* Small helpers for single mmuext commands. */
 long mmuext_one(unsigned cmd, uint64_t arg1, uint64_t arg2);
@@ -112,6 +114,8 @@ long mmuext_one(unsigned cmd, uint64_t arg1, uint64_t arg2);
 /* printf subset: %s %c %d %i %u %x %p with l/ll/z modifiers, width, 0 flag. */
 void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vprintk(const char *fmt, va_list ap);
+/* The same into buf (always NUL-terminated, truncated to len). */
+void snprintk(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void console_write(const char *buf, size_t len);
 
 _Noreturn void test_pass(void);
@@ -253,6 +257,22 @@ long evtchn_bind_interdomain(xen_domid_t remote, evtchn_port_t rport, evtchn_por
 long evtchn_send(evtchn_port_t port);
 long evtchn_unmask(evtchn_port_t port);
 long evtchn_close(evtchn_port_t port);
+
+/* ---- grant tables ---------------------------------------------------------------- */
+/* Frames of the table (MFNs) after gnttab_setup. */
+extern uint64_t gnttab_frames[];
+/* set_version, setup_table and map the frames (v2: and one status frame);
+ * at most 4 frames.  0, -errno or a GNTST_* status. */
+long gnttab_setup(unsigned version, unsigned nr_frames);
+void gnttab_grant(grant_ref_t ref, xen_domid_t domid, uint64_t frame, bool readonly);
+/* GTF_reading/GTF_writing as the hypervisor set them (v2: status). */
+uint16_t gnttab_in_use(grant_ref_t ref);
+/* Linux's end_foreign_access: false while the backend uses the entry. */
+bool gnttab_end(grant_ref_t ref);
+/* Wipe the entry regardless (hostile). */
+void gnttab_revoke(grant_ref_t ref);
+void *gnttab_status_page(void);
+void *gnttab_table(void);
 
 /* ---- time ---------------------------------------------------------------------- */
 static inline uint64_t rdtsc(void)

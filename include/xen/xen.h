@@ -517,7 +517,7 @@ struct evtchn_bind_vcpu {
 #define VIRQ_XENPMU    13
 #define NR_VIRQS       24
 
-/* ---- grant tables (v1) -------------------------------------------------- */
+/* ---- grant tables (v1 and v2) ------------------------------------------- */
 #define GNTTABOP_map_grant_ref     0
 #define GNTTABOP_unmap_grant_ref   1
 #define GNTTABOP_setup_table       2
@@ -578,6 +578,48 @@ struct gnttab_query_size {
 struct gnttab_set_version {
 	uint32_t version;
 };
+struct gnttab_get_version {
+	xen_domid_t dom;
+	uint16_t _pad;
+	uint32_t version;
+};
+struct gnttab_get_status_frames {
+	uint32_t nr_frames;
+	xen_domid_t dom;
+	int16_t  status;
+	uint64_t frame_list;     /* guest VA of uint64_t[nr_frames] (OUT) */
+};
+
+/* v2: a 16-byte entry; GTF_reading/GTF_writing live in a separate status
+ * array of uint16_t (one per entry) in the status frames. */
+struct grant_entry_header {
+	uint16_t flags;
+	xen_domid_t domid;
+};
+union grant_entry_v2 {
+	struct grant_entry_header hdr;
+	struct {
+		struct grant_entry_header hdr;
+		uint32_t _pad0;
+		uint64_t frame;
+	} full_page;
+	struct {
+		struct grant_entry_header hdr;
+		uint16_t page_off;
+		uint16_t length;
+		uint64_t frame;
+	} sub_page;
+	struct {
+		struct grant_entry_header hdr;
+		xen_domid_t trans_domid;
+		uint16_t _pad0;
+		grant_ref_t gref;
+	} transitive;
+	uint32_t _spacer[4];
+};
+#define GTF_sub_page        (1u << 8)
+/* Entries 0-7 belong to the toolstack (kept across a version switch). */
+#define GNTTAB_NR_RESERVED_ENTRIES 8
 
 /* ---- memory_op ---------------------------------------------------------- */
 #define XENMEM_increase_reservation 0
@@ -720,6 +762,8 @@ _Static_assert(sizeof(struct mmuext_op) == 24, "mmuext_op");
 _Static_assert(sizeof(struct multicall_entry) == 64, "multicall_entry");
 _Static_assert(sizeof(struct evtchn_status) == 24, "evtchn_status");
 _Static_assert(sizeof(struct gnttab_setup_table) == 24, "gnttab_setup_table");
+_Static_assert(sizeof(union grant_entry_v2) == 16, "grant_entry_v2");
+_Static_assert(sizeof(struct gnttab_get_status_frames) == 16, "gnttab_get_status_frames");
 _Static_assert(sizeof(struct xen_memory_reservation) == 32, "xen_memory_reservation");
 _Static_assert(sizeof(struct e820_entry) == 20, "e820_entry");
 _Static_assert(sizeof(struct vcpu_runstate_info) == 48, "vcpu_runstate_info");

@@ -47,11 +47,20 @@ enum evtchn_state { ECS_FREE, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_VIRQ, ECS_IPI, E
 
 struct evtchn {
 	uint8_t state;
-	uint8_t _pad;
+	bool has_backend_fd;  /* INTERDOMAIN with 0: a backend's eventfd */
 	uint16_t remote_dom;  /* UNBOUND/INTERDOMAIN: the peer (0 = toolstack) */
 	uint32_t vcpu;        /* notify this vCPU */
 	uint32_t virq;
 	uint32_t remote_port;
+	int backend_fd;       /* written (under d->lock) when the guest sends */
+};
+
+/* ---- grant table --------------------------------------------------------- */
+/* What backends hold of one grant entry: pins by mode and the frame taken
+ * at the first pin (a guest rewriting the entry later changes nothing). */
+struct grant_active {
+	uint16_t rd_pins, wr_pins;
+	uint32_t mfn;
 };
 
 /* ---- trap accounting (trapstat.c) ------------------------------------------ */
@@ -250,6 +259,10 @@ struct domain {
 
 	struct pit2 pit;                   /* ports 0x42, 0x43, 0x61 */
 	unsigned grant_frames;             /* frames set up by the guest */
+	unsigned max_grant_frames;         /* xl.cfg max_grant_frames */
+	unsigned grant_version;            /* 1 or 2 (GNTTABOP_set_version) */
+	struct grant_active *grant_active; /* max entries; NULL until a backend maps */
+	unsigned grant_pins;               /* entries with pins, for set_version */
 	atomic_bool dying;
 	atomic_bool paused;
 	bool shut_down;
@@ -378,6 +391,9 @@ long do_set_timer_op(struct vcpu *v, uint64_t timeout);
 
 /* gnttab.c */
 long do_grant_table_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t count);
+/* Status frames in use by a v2 table of nr grant frames. */
+unsigned gnttab_status_frames(unsigned nr);
+void gnttab_free(struct domain *d);
 
 /* dispatch.c: vCPUs of all domains on the daemon's pCPUs (see the file). */
 enum dispatch_reason {

@@ -53,7 +53,12 @@ struct domain_params {
 	/* Runs the domain's vCPUs; NULL leaves them to the host scheduler. */
 	struct dispatcher *dispatcher;
 	const char *pool;        /* cpupool name; NULL = Pool-0 */
+	unsigned max_grant_frames;  /* xl.cfg max_grant_frames; 0 = 64 */
 };
+
+/* The most grant frames a domain may have (max_grant_frames above). */
+#define DOMAIN_MAX_GRANT_FRAMES 128
+#define DOMAIN_DEFAULT_GRANT_FRAMES 64
 
 /* Build a domain (VM, memory, kernel, start-of-day state) without running
  * it.  On failure returns a negative errno and a message in err. */
@@ -79,6 +84,46 @@ uint32_t domain_store_port(const struct domain *d);
 uint32_t domain_console_port(const struct domain *d);
 /* Raise an event on one of the domain's ports from the toolstack side. */
 int domain_notify(struct domain *d, uint32_t port);
+
+/* ---- device backends: the domain-0 end of event channels and grants ----
+ * A backend is domain 0.  The guest allocates a port with
+ * EVTCHNOP_alloc_unbound(remote_dom=0) and publishes it in XenStore; the
+ * backend binds it to an eventfd (EFD_NONBLOCK) that a vCPU thread writes
+ * when the guest sends on the port, so the backend's own thread wakes
+ * without the control loop.  The toolstack's store and console ports
+ * (already bound to domain 0) may be given an eventfd the same way.
+ * -EINVAL: not a port the guest left for domain 0; -EBUSY: already bound. */
+int domain_evtchn_bind_backend(struct domain *d, uint32_t port, int fd);
+/* Notify the guest on a port bound with that fd; -ENOTCONN if the guest
+ * closed it meanwhile (the event is dropped, as for a closed port). */
+int domain_evtchn_notify_backend(struct domain *d, uint32_t port, int fd);
+/* Undo the binding: no vCPU writes fd once this returns.  A port the
+ * guest allocated becomes unbound again (the remote end closed). */
+void domain_evtchn_unbind_backend(struct domain *d, uint32_t port, int fd);
+
+/* Grant access for backends.  Every entry is read once, checked (in range,
+ * GTF_permit_access, granted to domain 0, not read-only for a write, a
+ * full page of the guest's RAM) and marked in use the way Xen does --
+ * GTF_reading/GTF_writing set with cmpxchg (v1) or in the status array
+ * (v2) -- so the guest cannot end access while a request uses it.  A frame
+ * held writable cannot become a page table or descriptor table meanwhile.
+ * Results are 0 or a GNTST_* code (< 0); grant_status_str() names it. */
+struct grant_map {
+	uint8_t *addr;           /* the granted frame, 4096 bytes */
+	uint32_t ref;
+	bool writable;
+};
+int domain_grant_map(struct domain *d, uint32_t ref, bool writable, struct grant_map *m);
+void domain_grant_unmap(struct domain *d, struct grant_map *m);
+/* Copy within one granted frame: off + len <= 4096 (and inside a v2
+ * sub-page grant). */
+int domain_grant_copy_from(struct domain *d, uint32_t ref, unsigned off, void *dst,
+			   unsigned len);
+int domain_grant_copy_to(struct domain *d, uint32_t ref, unsigned off, const void *src,
+			 unsigned len);
+const char *grant_status_str(int status);
+/* Grant-table version the guest chose (1 or 2). */
+unsigned domain_grant_version(struct domain *d);
 /* Ask the guest to shut down via xenstore is the toolstack's job; this
  * only marks the domain as shut down with a reason and stops it. */
 void domain_kill(struct domain *d, unsigned reason);

@@ -18,6 +18,8 @@
 
 #define MAX_RAMDISK (1ull << 30)
 
+_Static_assert(DOMAIN_MAX_GRANT_FRAMES == HV_GRANT_FRAMES, "grant frames fit the hv area");
+
 static int fail(char *err, size_t len, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -203,6 +205,7 @@ static void domain_free(struct domain *d)
 	if (d->hv)
 		munmap(d->hv, d->hvl.size);
 	free(d->frames);
+	gnttab_free(d);
 	pit_destroy(&d->pit);
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->state_cond);
@@ -225,9 +228,15 @@ int domain_create(const struct domain_params *p, struct domain **out, char *err,
 	if (p->memory_mib < 16 || p->memory_mib * 1048576ull > HV_MAX_RAM)
 		return fail(err, errlen, -EINVAL, "memory must be 16 MiB to %llu GiB",
 			    HV_MAX_RAM >> 30);
+	unsigned gframes = p->max_grant_frames ? p->max_grant_frames : DOMAIN_DEFAULT_GRANT_FRAMES;
+	if (gframes > DOMAIN_MAX_GRANT_FRAMES)
+		return fail(err, errlen, -EINVAL, "max_grant_frames must be 1-%d",
+			    DOMAIN_MAX_GRANT_FRAMES);
 	d = calloc(1, sizeof *d);
 	if (!d)
 		return fail(err, errlen, -ENOMEM, "out of memory");
+	d->max_grant_frames = gframes;
+	d->grant_version = 1;
 	d->domid = p->domid;
 	snprintf(d->name, sizeof d->name, "%s", p->name ? p->name : "domU");
 	d->hooks = p->hooks;

@@ -9,10 +9,14 @@
  * is an atomic read-modify-write.
  *
  * Ports bound to the toolstack (remote_dom 0: the xenstore and console
- * rings, device backends) call the domain's backend_event hook on send.
+ * rings, device backends) wake the backend on send: a backend that bound
+ * the port to its eventfd (domain_evtchn_bind_backend) is woken directly
+ * by the sending vCPU thread; the others get the domain's backend_event
+ * hook.
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "core/core-internal.h"
@@ -146,6 +150,16 @@ static long close_port(struct domain *d, uint32_t port)
 	return 0;
 }
 
+/* Wake a backend's thread; d->lock held, so the fd cannot be unbound (and
+ * closed) under us.  EAGAIN: the counter is saturated, the backend will
+ * wake anyway. */
+static void wake_backend(struct domain *d, const struct evtchn *e)
+{
+	uint64_t one = 1;
+	if (write(e->backend_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+		log_warn("domain %u: backend eventfd: %s", d->domid, strerror(errno));
+}
+
 static long send_port(struct vcpu *v, uint32_t port)
 {
 	struct domain *d = v->d;
@@ -155,6 +169,11 @@ static long send_port(struct vcpu *v, uint32_t port)
 		return -EINVAL;
 	}
 	struct evtchn e = d->evtchn[port];
+	if (e.state == ECS_INTERDOMAIN && e.has_backend_fd) {
+		wake_backend(d, &e);
+		pthread_mutex_unlock(&d->lock);
+		return 0;
+	}
 	pthread_mutex_unlock(&d->lock);
 	switch (e.state) {
 	case ECS_IPI:
@@ -354,4 +373,62 @@ long do_event_channel_op(struct vcpu *v, uint64_t cmd, uint64_t arg)
 	default:
 		return -ENOSYS;
 	}
+}
+
+/* ---- the backend (domain 0) end ---------------------------------------------- */
+
+int domain_evtchn_bind_backend(struct domain *d, uint32_t port, int fd)
+{
+	int rc = 0;
+
+	if (fd < 0)
+		return -EBADF;
+	pthread_mutex_lock(&d->lock);
+	struct evtchn *e = port_valid(d, port) ? &d->evtchn[port] : NULL;
+	if (!e || e->remote_dom != 0 || (e->state != ECS_UNBOUND && e->state != ECS_INTERDOMAIN))
+		rc = -EINVAL;
+	else if (e->has_backend_fd)
+		rc = -EBUSY;
+	else {
+		e->state = ECS_INTERDOMAIN;
+		e->remote_port = 0;
+		e->has_backend_fd = true;
+		e->backend_fd = fd;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+static bool bound_to(struct domain *d, uint32_t port, int fd)
+{
+	return port_valid(d, port) && d->evtchn[port].state == ECS_INTERDOMAIN &&
+	       d->evtchn[port].has_backend_fd && d->evtchn[port].backend_fd == fd;
+}
+
+int domain_evtchn_notify_backend(struct domain *d, uint32_t port, int fd)
+{
+	pthread_mutex_lock(&d->lock);
+	bool ok = bound_to(d, port, fd);
+	pthread_mutex_unlock(&d->lock);
+	if (!ok)
+		return -ENOTCONN;
+	/* The guest may close the port right now: then this raises a bit
+	 * on a free port, which Xen's guests ignore as well. */
+	evtchn_set_pending(d, port);
+	return 0;
+}
+
+void domain_evtchn_unbind_backend(struct domain *d, uint32_t port, int fd)
+{
+	pthread_mutex_lock(&d->lock);
+	if (bound_to(d, port, fd)) {
+		struct evtchn *e = &d->evtchn[port];
+		e->has_backend_fd = false;
+		e->backend_fd = 0;
+		/* The toolstack's own ports stay bound; a guest's goes back
+		 * to waiting for a domain-0 peer. */
+		if (port != d->store_port && port != d->console_port)
+			e->state = ECS_UNBOUND;
+	}
+	pthread_mutex_unlock(&d->lock);
 }

@@ -21,7 +21,8 @@ bool mfn_is_ram(const struct domain *d, uint64_t mfn)
 	return mfn < d->nr_pages;
 }
 
-/* Hypervisor frames a guest may map: shared_info and grant-table frames. */
+/* Hypervisor frames a guest may map: shared_info, grant-table frames and
+ * (v2) status frames. */
 bool mfn_is_hv_mappable(const struct domain *d, uint64_t mfn)
 {
 	uint64_t first = HV_GPA_BASE >> 12;
@@ -30,7 +31,10 @@ bool mfn_is_hv_mappable(const struct domain *d, uint64_t mfn)
 	uint64_t off = (mfn - first) << 12;
 	if (off == d->hvl.shared_info)
 		return true;
-	return off >= d->hvl.grant && off < d->hvl.grant + (uint64_t)d->grant_frames * PAGE_SIZE;
+	if (off >= d->hvl.grant && off < d->hvl.grant + (uint64_t)d->grant_frames * PAGE_SIZE)
+		return true;
+	return d->grant_version == 2 && off >= d->hvl.grant_status &&
+	       off < d->hvl.grant_status + (uint64_t)gnttab_status_frames(d->grant_frames) * PAGE_SIZE;
 }
 
 void *domain_frame_ptr(struct domain *d, uint64_t mfn)

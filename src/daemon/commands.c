@@ -15,6 +15,7 @@
 
 #include "common/common.h"
 #include "core/core.h"
+#include "devices/devices.h"
 #include "xenstore/xenstore.h"
 
 #define MAX_MEMORY_MIB   (1ull << 20)   /* 1 TiB; the core checks the real limit */
@@ -232,24 +233,59 @@ static int get_pci_list(const struct ctl_msg *req, struct pci_bdf *out, size_t *
 	return 0;
 }
 
+/* disk0, disk1, ...: the xl disk specs, in order, without gaps. */
+static int get_disks(const struct ctl_msg *req, const char **out, size_t *n, struct ctl_msg *rep)
+{
+	char key[16];
+
+	*n = 0;
+	for (unsigned i = 0; i < KXEND_MAX_DISKS; i++) {
+		snprintf(key, sizeof key, "disk%u", i);
+		const char *v = ctl_msg_get(req, key);
+		if (!v)
+			break;
+		out[(*n)++] = v;
+	}
+	/* check_fields allowed disk0..disk15 only; one past a gap is an error. */
+	for (size_t i = 0; i < req->nr_fields; i++) {
+		const char *f = req->fields[i].key;
+		if (!strncmp(f, "disk", 4) && strtoul(f + 4, NULL, 10) >= *n) {
+			ctl_msg_set_error(rep, "create: %s without the disks before it", f);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static void cmd_create(struct kxend *k, struct client *c, const struct ctl_msg *req,
 		       struct ctl_msg *rep)
 {
 	static const char *const known[] = {
 		"name", "memory", "maxmem", "vcpus", "maxvcpus", "kernel", "ramdisk",
 		"cmdline", "on_poweroff", "on_reboot", "on_crash", "paused", "console",
-		"uuid", "pci", "pool", "weight", "cap", "cpus", "cpus_soft", NULL,
+		"uuid", "pci", "pool", "weight", "cap", "cpus", "cpus_soft",
+		"max_grant_frames", "disk0", "disk1", "disk2", "disk3", "disk4", "disk5",
+		"disk6", "disk7", "disk8", "disk9", "disk10", "disk11", "disk12", "disk13",
+		"disk14", "disk15", NULL,
 	};
+	_Static_assert(KXEND_MAX_DISKS == 16, "the known list names every disk field");
 	struct domain_create_req cr = { 0 };
 	struct pci_bdf pci[MAX_PCI_PER_DOMAIN];
+	const char *disks[KXEND_MAX_DISKS];
 	struct kdom *kd;
 	bool console = false;
 	char err[1024] = "";
 	const char *uuid;
+	uint64_t gframes;
 
 	if (check_fields(req, known, rep) || parse_create(req, &cr, &console, rep) ||
-	    get_pci_list(req, pci, &cr.nr_pcidevs, rep))
+	    get_pci_list(req, pci, &cr.nr_pcidevs, rep) ||
+	    get_disks(req, disks, &cr.nr_disks, rep) ||
+	    get_u64(req, "max_grant_frames", 1, DOMAIN_MAX_GRANT_FRAMES,
+		    DOMAIN_DEFAULT_GRANT_FRAMES, &gframes, rep))
 		return;
+	cr.disks = disks;
+	cr.max_grant_frames = (unsigned)gframes;
 	cr.pcidevs = pci;
 	if ((uuid = ctl_msg_get(req, "uuid"))) {
 		if (uuid_parse(uuid, cr.uuid)) {
@@ -348,6 +384,10 @@ static void add_dom_record(struct kdom *kd, struct ctl_msg *rep)
 	if (state[3] == 's' || state[4] == 'c')
 		ctl_msg_addf(rep, "shutdown_reason", "%u", atomic_load(&kd->shutdown_reason));
 	add_pci_field(kd, rep);
+	ctl_msg_addf(rep, "max_grant_frames", "%u",
+		     kd->max_grant_frames ? kd->max_grant_frames : DOMAIN_DEFAULT_GRANT_FRAMES);
+	for (size_t i = 0; i < kd->nr_disks; i++)
+		ctl_msg_add(rep, "disk", kd->disks[i]);
 }
 
 static int kd_cmp_domid(const void *a, const void *b)
@@ -1341,6 +1381,113 @@ static void cmd_vcpu_pin(struct kxend *k, struct client *c, const struct ctl_msg
 	ctl_msg_set_head(rep, "ok");
 }
 
+/* ---- disks: block-attach, block-detach, block-list ------------------------------- */
+
+static void cmd_block_attach(struct kxend *k, struct client *c, const struct ctl_msg *req,
+			     struct ctl_msg *rep)
+{
+	static const char *const known[] = { "dom", "disk", NULL };
+	const char *spec = ctl_msg_get(req, "disk");
+	char err[1024];
+	struct kdom *kd;
+
+	if (check_fields(req, known, rep) || !(kd = need_domain(k, req, rep)))
+		return;
+	if (!spec) {
+		ctl_msg_set_error(rep, "block-attach: missing field \"disk\"");
+		return;
+	}
+	if (kd->nr_disks == KXEND_MAX_DISKS) {
+		ctl_msg_set_error(rep, "domain %s has %d disks already", kd->name, KXEND_MAX_DISKS);
+		return;
+	}
+	if (kd_disk_attach(k, kd, spec, err, sizeof err)) {
+		ctl_msg_set_error(rep, "%s", err);
+		return;
+	}
+	kd_disks_record(kd, &spec, 1);
+	ctl_msg_set_head(rep, "ok");
+}
+
+/* The recorded spec of a disk by devid (-1 if none). */
+static int find_disk(struct kdom *kd, int devid)
+{
+	for (size_t i = 0; i < kd->nr_disks; i++) {
+		struct ts_disk d;
+		char why[128];
+		if (ts_disk_parse(&d, kd->disks[i], why, sizeof why))
+			continue;
+		int id = vbd_vdev_to_devid(d.vdev);
+		ts_disk_dispose(&d);
+		if (id == devid)
+			return (int)i;
+	}
+	return -1;
+}
+
+static void cmd_block_detach(struct kxend *k, struct client *c, const struct ctl_msg *req,
+			     struct ctl_msg *rep)
+{
+	static const char *const known[] = { "dom", "vdev", "force", NULL };
+	const char *vdev = ctl_msg_get(req, "vdev");
+	struct kdom *kd;
+	bool force = false;
+
+	if (check_fields(req, known, rep) || !(kd = need_domain(k, req, rep)) ||
+	    get_bool(req, "force", &force, rep))
+		return;
+	int devid = vdev ? vbd_vdev_to_devid(vdev) : -EINVAL;
+	if (devid < 0) {
+		ctl_msg_set_error(rep, "block-detach: bad or missing \"vdev\"");
+		return;
+	}
+	/* libxl waits 10 s for the frontend; -f does not wait. */
+	if (devrt_dev_remove(k->rt, kd->domid, "vbd", (unsigned)devid, force ? 0 : 10000)) {
+		ctl_msg_set_error(rep, "domain %s has no disk %s", kd->name, vdev);
+		return;
+	}
+	int i = find_disk(kd, devid);
+	if (i >= 0) {
+		free(kd->disks[i]);
+		kd->disks[i] = kd->disks[--kd->nr_disks];
+	}
+	log_info("domain %u (%s): disk %s detaching%s", kd->domid, kd->name, vdev,
+		 force ? " (forced)" : "");
+	ctl_msg_set_head(rep, "ok");
+	ctl_msg_addf(rep, "devid", "%d", devid);
+}
+
+static void add_block_records(struct kxend *k, struct kdom *kd, struct ctl_msg *rep)
+{
+	struct devrt_dev_info info[KXEND_MAX_DISKS * 2];
+	int n = devrt_dev_list(k->rt, kd->domid, "vbd", info, (int)ARRAY_SIZE(info));
+	uint64_t traps = domain_trap_count(kd->d);
+
+	for (int i = 0; i < n; i++) {
+		ctl_msg_addf(rep, "devid", "%u", info[i].devid);
+		ctl_msg_addf(rep, "domid", "%u", kd->domid);
+		ctl_msg_add(rep, "vdev", info[i].vdev);
+		ctl_msg_add(rep, "target", info[i].target);
+		ctl_msg_add(rep, "mode", info[i].readonly ? "r" : "w");
+		ctl_msg_addf(rep, "be_state", "%d", info[i].be_state);
+		ctl_msg_addf(rep, "fe_state", "%d", info[i].fe_state);
+		ctl_msg_addf(rep, "evtchn", "%u", info[i].evtchn);
+		ctl_msg_addf(rep, "ring_ref", "%u", info[i].ring_ref);
+		ctl_msg_add(rep, "be_path", info[i].be_path);
+		ctl_msg_addf(rep, "requests", "%llu", (unsigned long long)info[i].requests);
+		ctl_msg_addf(rep, "bytes", "%llu", (unsigned long long)info[i].bytes);
+		ctl_msg_addf(rep, "events_in", "%llu", (unsigned long long)info[i].events_in);
+		ctl_msg_addf(rep, "events_out", "%llu", (unsigned long long)info[i].events_out);
+		ctl_msg_addf(rep, "domain_traps", "%llu", (unsigned long long)traps);
+	}
+}
+
+static void cmd_block_list(struct kxend *k, struct client *c, const struct ctl_msg *req,
+			   struct ctl_msg *rep)
+{
+	reply_dom_records(k, req, rep, add_block_records);
+}
+
 struct command {
 	const char *name;
 	void (*fn)(struct kxend *k, struct client *c, const struct ctl_msg *req,
@@ -1360,6 +1507,9 @@ static const struct command commands[] = {
 	{ "mem-set", cmd_mem },
 	{ "mem-max", cmd_mem },
 	{ "vcpu-set", cmd_vcpu_set },
+	{ "block-attach", cmd_block_attach },
+	{ "block-detach", cmd_block_detach },
+	{ "block-list", cmd_block_list },
 	{ "pci-attach", cmd_pci },
 	{ "pci-detach", cmd_pci },
 	{ "info", cmd_info },

@@ -1,7 +1,10 @@
 /*
- * Guest consoles: everything a guest prints (HYPERVISOR_console_io and the
- * PV console ring) goes to <rundir>/console/<name>.log (logs.c) and to every
- * attached console client; client input goes into the ring's in[].
+ * Guest consoles: everything a guest prints -- HYPERVISOR_console_io on
+ * vCPU threads, the PV console ring on the console backend's thread
+ * (src/devices) -- is buffered and moved by the loop to
+ * <rundir>/console/<name>.log (logs.c) and to every attached console
+ * client; console_io text also goes to kxend.log.  Client input goes into
+ * the ring's in[] through the device runtime.
  */
 #include "daemon/kxend.h"
 
@@ -24,55 +27,59 @@ static void console_emit(struct kdom *kd, const char *buf, size_t len)
 			client_queue(c, buf, len);
 }
 
-static void console_flush_io(struct kdom *kd)
+/* Append to one of the buffers; the loop is far behind when it is full:
+ * drop, never block the producer. */
+static void buffer(struct kdom *kd, char **bufp, size_t *lenp, const char *buf, size_t len)
 {
-	char *buf;
-	size_t len;
+	pthread_mutex_lock(&kd->io_lock);
+	size_t room = KXEND_IO_BUF_MAX - *lenp;
+	if (len > room)
+		len = room;
+	if (len && !*bufp)
+		*bufp = malloc(KXEND_IO_BUF_MAX);
+	if (len && *bufp) {
+		memcpy(*bufp + *lenp, buf, len);
+		*lenp += len;
+	}
+	pthread_mutex_unlock(&kd->io_lock);
+	atomic_fetch_or(&kd->pending, KD_EV_CONSOLE);
+	kxend_wake(kd->k);
+}
 
-	/* Swap the buffer out so vCPU threads are held for a pointer swap,
+void console_io_output(struct kdom *kd, const char *buf, size_t len)
+{
+	buffer(kd, &kd->io_buf, &kd->io_len, buf, len);
+}
+
+void console_output(void *opaque, const char *buf, size_t len)
+{
+	struct kdom *kd = opaque;
+	buffer(kd, &kd->ring_buf, &kd->ring_len, buf, len);
+}
+
+void console_flush(struct kdom *kd)
+{
+	char *io, *ring;
+	size_t io_len, ring_len;
+
+	/* Swap the buffers out so the producers are held for a pointer swap,
 	 * not for file and socket writes. */
 	pthread_mutex_lock(&kd->io_lock);
-	buf = kd->io_buf;
-	len = kd->io_len;
-	kd->io_buf = NULL;
-	kd->io_len = 0;
+	io = kd->io_buf;
+	io_len = kd->io_len;
+	ring = kd->ring_buf;
+	ring_len = kd->ring_len;
+	kd->io_buf = kd->ring_buf = NULL;
+	kd->io_len = kd->ring_len = 0;
 	pthread_mutex_unlock(&kd->io_lock);
-	if (len) {
-		console_emit(kd, buf, len);
-		kd_log_output(kd, buf, len);
+	if (io_len) {
+		console_emit(kd, io, io_len);
+		kd_log_output(kd, io, io_len);
 	}
-	free(buf);
-}
-
-static void console_flush_ring(struct kdom *kd)
-{
-	void *ring = kd->d ? domain_console_ring(kd->d) : NULL;
-	char buf[2048];
-	bool got = false;
-	int n = 0;
-
-	if (!ring)
-		return;
-	/* At most a few ring's worth per wake-up: a guest refilling as fast
-	 * as we drain must not keep the loop here. */
-	for (int i = 0; i < 8 && (n = console_ring_read(ring, buf, sizeof buf)) > 0; i++) {
-		console_emit(kd, buf, (size_t)n);
-		got = true;
-	}
-	if (n < 0 && !kd->ring_broken_logged) {
-		kd_log(kd, LOG_WARN, "domain %u (%s): console ring indices are insane, "
-		       "ignoring it", kd->domid, kd->name);
-		kd->ring_broken_logged = true;
-	}
-	if (got)
-		domain_notify(kd->d, domain_console_port(kd->d));
-}
-
-void console_flush(struct kdom *kd, bool ring)
-{
-	console_flush_io(kd);
-	if (ring)
-		console_flush_ring(kd);
+	if (ring_len)
+		console_emit(kd, ring, ring_len);
+	free(io);
+	free(ring);
 }
 
 void console_attach(struct kdom *kd, struct client *c)
@@ -84,16 +91,13 @@ void console_attach(struct kdom *kd, struct client *c)
 void console_input(struct kxend *k, struct client *c, const char *buf, size_t len)
 {
 	struct kdom *kd = kd_by_domid(k, c->console_domid);
-	void *ring = kd && kd->d ? domain_console_ring(kd->d) : NULL;
 
-	if (!ring)
+	if (!kd || !kd->d)
 		return;
-	size_t n = console_ring_write(ring, buf, len);
+	size_t n = devrt_console_input(k->rt, kd->domid, buf, len);
 	if (n < len)
 		log_debug("domain %u: console input ring full, %zu bytes dropped",
 			  kd->domid, len - n);
-	if (n)
-		domain_notify(kd->d, domain_console_port(kd->d));
 }
 
 void console_detach_all(struct kxend *k, uint16_t domid)

@@ -13,6 +13,7 @@
 
 #include "common/common.h"
 #include "core/core.h"
+#include "devices/devices.h"
 #include "xenstore/xenstore.h"
 #include "xen/xen.h"
 
@@ -81,30 +82,17 @@ static void kd_raise(struct kdom *kd, unsigned ev)
 
 static void hook_console_io(void *opaque, struct domain *d, const char *buf, size_t len)
 {
-	struct kdom *kd = opaque;
-
-	pthread_mutex_lock(&kd->io_lock);
-	size_t room = KXEND_IO_BUF_MAX - kd->io_len;
-	if (len > room)
-		len = room;     /* the loop is far behind: drop, never block */
-	if (len && !kd->io_buf)
-		kd->io_buf = malloc(KXEND_IO_BUF_MAX);
-	if (len && kd->io_buf) {
-		memcpy(kd->io_buf + kd->io_len, buf, len);
-		kd->io_len += len;
-	}
-	pthread_mutex_unlock(&kd->io_lock);
-	kd_raise(kd, KD_EV_CONSOLE);
+	(void)d;
+	console_io_output(opaque, buf, len);
 }
 
 static void hook_backend_event(void *opaque, struct domain *d, uint32_t port)
 {
 	struct kdom *kd = opaque;
 
+	/* The console and the devices have their own threads. */
 	if (port == domain_store_port(d))
 		kd_raise(kd, KD_EV_STORE);
-	else if (port == domain_console_port(d))
-		kd_raise(kd, KD_EV_CONSOLE);
 }
 
 static void hook_shutdown(void *opaque, struct domain *d, unsigned reason)
@@ -244,6 +232,7 @@ static void kd_free(struct kdom *kd)
 	pthread_mutex_destroy(&kd->io_lock);
 	kd_config_free(kd);
 	free(kd->io_buf);
+	free(kd->ring_buf);
 	free(kd);
 }
 
@@ -328,6 +317,7 @@ int kd_create(struct kxend *k, const struct domain_create_req *req,
 		.vcpus = req->vcpus, .max_vcpus = req->max_vcpus, .kernel = req->kernel,
 		.ramdisk = req->ramdisk, .cmdline = req->cmdline, .hooks = &kd_hooks,
 		.opaque = kd, .dispatcher = k->dp, .pool = req->pool,
+		.max_grant_frames = req->max_grant_frames,
 	};
 	rc = console_open_log(k, kd, err, errlen);
 	if (rc) {
@@ -350,6 +340,19 @@ int kd_create(struct kxend *k, const struct domain_create_req *req,
 		snprintf(err, errlen, "cannot set up the domain's XenStore home: %s", strerror(-rc));
 		kd_destroy(k, kd, "XenStore setup failed");
 		return rc;
+	}
+	rc = devrt_domain_add(k->rt, kd->d, kd);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the console backend: %s", strerror(-rc));
+		kd_destroy(k, kd, "console backend failed");
+		return rc;
+	}
+	for (size_t i = 0; i < req->nr_disks; i++) {
+		rc = kd_disk_attach(k, kd, req->disks[i], err, errlen);
+		if (rc) {
+			kd_destroy(k, kd, "a disk could not be attached");
+			return rc;
+		}
 	}
 	rc = kd_apply_sched(kd, req, err, errlen);
 	if (rc) {
@@ -393,12 +396,13 @@ void kd_destroy(struct kxend *k, struct kdom *kd, const char *why)
 {
 	kd_log_if_guest(kd, kd->by_guest, LOG_INFO, "destroying domain %u (%s): %s",
 			kd->domid, kd->name, why);
-	/* The ring lives in guest memory: read what is left while it exists. */
-	console_flush(kd, true);
+	/* Devices go first, while guest memory exists: their in-flight I/O
+	 * completes, the console ring is drained. */
+	devrt_domain_remove(k->rt, kd->domid);
 	domain_destroy(kd->d);
 	kd->d = NULL;
-	/* vCPU threads are gone; console_io text they left is still ours. */
-	console_flush(kd, false);
+	/* vCPU threads are gone; the text they left is still ours. */
+	console_flush(kd);
 	if (kd->restart_logrl)
 		*kd->restart_logrl = kd->logrl;    /* the restarted one goes on */
 	else
@@ -457,7 +461,7 @@ static bool kd_handle_shutdown(struct kxend *k, struct kdom *kd)
 	switch (a) {
 	case KD_ACTION_PRESERVE:
 		kd->shutdown_handled = true;
-		console_flush(kd, true);
+		console_flush(kd);
 		return false;
 	case KD_ACTION_DESTROY:
 	case KD_ACTION_COREDUMP_DESTROY:
@@ -475,22 +479,9 @@ static bool kd_handle_shutdown(struct kxend *k, struct kdom *kd)
 	return true;
 }
 
-static void store_notify(void *opaque, uint32_t domid, uint32_t port)
-{
-	struct kdom *kd = domid <= UINT16_MAX ? kd_by_domid(opaque, (uint16_t)domid) : NULL;
-
-	if (kd && kd->d)
-		domain_notify(kd->d, port);
-}
-
 void kd_serve_store(struct kxend *k)
 {
-	/* Bounded: a guest that keeps the store busy must not starve the
-	 * control socket; the next wake-up continues. */
-	for (int i = 0; i < 64; i++)
-		if (!(xs_poll(k->xs, store_notify, k) & XS_PROCESS_AGAIN))
-			break;
-	xs_dispatch_watches(k->xs);
+	devrt_serve_store(k->rt);
 }
 
 void kd_process_events(struct kxend *k)
@@ -509,7 +500,7 @@ void kd_process_events(struct kxend *k)
 	for (kd = k->doms; kd; kd = next) {
 		next = kd->next;
 		if (kd->ev_taken & KD_EV_CONSOLE)
-			console_flush(kd, true);
+			console_flush(kd);
 		if (kd->ev_taken & KD_EV_SHUTDOWN)
 			kd_handle_shutdown(k, kd);
 	}

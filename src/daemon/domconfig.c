@@ -18,6 +18,7 @@
 
 #include "common/common.h"
 #include "core/core.h"
+#include "devices/devices.h"
 #include "xenstore/xenstore.h"
 
 static int dup_opt(char **dst, const char *src)
@@ -57,6 +58,9 @@ int kd_config_init(struct kdom *kd, const struct domain_create_req *req)
 		goto nomem;
 	kd->weight = req->weight;
 	kd->cap = req->cap;
+	kd->max_grant_frames = req->max_grant_frames;
+	if (kd_disks_record(kd, req->disks, req->nr_disks))
+		goto nomem;
 	if (req->nr_pcidevs) {
 		kd->pcidevs = calloc(req->nr_pcidevs, sizeof *kd->pcidevs);
 		if (!kd->pcidevs)
@@ -88,6 +92,7 @@ void kd_config_free(struct kdom *kd)
 	free(kd->cpus);
 	free(kd->cpus_soft);
 	free(kd->pcidevs);
+	kd_disks_free(kd);
 	kd->kernel = kd->ramdisk = kd->cmdline = kd->cpus = kd->cpus_soft = NULL;
 	kd->pcidevs = NULL;
 	kd->nr_pcidevs = 0;
@@ -160,7 +165,10 @@ bool kd_restart(struct kxend *k, struct kdom *kd, enum kd_action a, const char *
 		.on_poweroff = kd->on_poweroff, .on_reboot = kd->on_reboot,
 		.on_crash = kd->on_crash, .has_uuid = true, .nr_pcidevs = kd->nr_pcidevs,
 		.restarts = kd->restarts + 1, .weight = kd->weight, .cap = kd->cap,
+		.max_grant_frames = kd->max_grant_frames,
 	};
+	char *disks[KXEND_MAX_DISKS];
+	size_t nr_disks = 0;
 	char name[KXEND_NAME_MAX + 1], err[512];
 	/* A domain in a restart loop keeps its log limits. */
 	struct kd_logstate logrl = kd->logrl;
@@ -184,6 +192,16 @@ bool kd_restart(struct kxend *k, struct kdom *kd, enum kd_action a, const char *
 	}
 	if (pci)
 		memcpy(pci, kd->pcidevs, kd->nr_pcidevs * sizeof *pci);
+	for (; nr_disks < kd->nr_disks; nr_disks++) {
+		if (!(disks[nr_disks] = strdup(kd->disks[nr_disks]))) {
+			log_err("domain %u (%s): out of memory, cannot restart it", kd->domid,
+				kd->name);
+			kd_destroy(k, kd, why);
+			goto out;
+		}
+	}
+	req.disks = (const char *const *)disks;
+	req.nr_disks = nr_disks;
 	req.name = name;
 	req.kernel = kernel;
 	req.ramdisk = ramdisk;
@@ -205,8 +223,11 @@ bool kd_restart(struct kxend *k, struct kdom *kd, enum kd_action a, const char *
 		free(kd->pcidevs);
 		kd->pcidevs = NULL;
 		kd->nr_pcidevs = 0;
+		/* So do its disks: one image, one domain. */
+		devrt_domain_detach_all(k->rt, kd->domid);
+		kd_disks_free(kd);
 		uuid_generate(kd->uuid);
-		console_flush(kd, true);
+		console_flush(kd);
 		destroyed = false;
 	} else {
 		kd->restart_logrl = &logrl;
@@ -225,6 +246,8 @@ out:
 	free(cpus);
 	free(cpus_soft);
 	free(pci);
+	for (size_t i = 0; i < nr_disks; i++)
+		free(disks[i]);
 	return destroyed;
 }
 

@@ -20,6 +20,7 @@
 
 struct domain;
 struct xs_store;
+struct devrt;
 
 #define KXEND_MAX_DOMAINS  256
 #define KXEND_MAX_CLIENTS  128
@@ -27,8 +28,10 @@ struct xs_store;
 #define KXEND_NAME_MAX     63
 /* A console client that does not read loses output beyond this. */
 #define KXEND_CLIENT_OUT_MAX (1u << 20)
-/* console_io text buffered between a vCPU thread and the loop. */
+/* console text buffered between vCPU/console threads and the loop. */
 #define KXEND_IO_BUF_MAX   (256u << 10)
+/* disk= entries of one domain (create fields disk0..disk15). */
+#define KXEND_MAX_DISKS    16
 
 /* The on_* actions: the toolstack's enum, so names and values have one
  * source (xl.cfg, the control protocol and the daemon spell them alike). */
@@ -78,7 +81,6 @@ struct kdom {
 	char line[KD_LINE_MAX];      /* console_io text up to its newline */
 	size_t line_len;
 	bool shutdown_handled;       /* preserved after shutting down */
-	bool ring_broken_logged;
 	bool by_guest;               /* going away because of its own shutdown */
 	/* Destroyed to be restarted: where its log limits go on (logs.c). */
 	struct kd_logstate *restart_logrl;
@@ -97,9 +99,14 @@ struct kdom {
 	unsigned restarts;             /* by on_* = restart before this one */
 	struct pci_bdf *pcidevs;       /* recorded by pci-attach / create pci= */
 	size_t nr_pcidevs;
-	pthread_mutex_t io_lock;     /* guards io_buf/io_len */
-	char *io_buf;
+	char *disks[KXEND_MAX_DISKS];  /* disk specs attached (create, block-attach) */
+	size_t nr_disks;
+	unsigned max_grant_frames;     /* 0: the default */
+	pthread_mutex_t io_lock;     /* guards io_buf/io_len, ring_buf/ring_len */
+	char *io_buf;                /* console_io text (also to kxend.log) */
 	size_t io_len;
+	char *ring_buf;              /* PV console ring text */
+	size_t ring_len;
 	struct kdom *next;
 };
 
@@ -138,6 +145,10 @@ struct kxend {
 	uint64_t console_log_max;    /* bytes per console log file */
 	unsigned console_log_keep;   /* rotated files kept */
 	struct dispatcher *dp;       /* runs every domain's vCPUs */
+	/* Device backends (console, disks).  The loop holds its store lock
+	 * while it runs (everything but poll), device threads take it for
+	 * their XenStore work. */
+	struct devrt *rt;
 	unsigned long sched_failures_seen;   /* sched_invariant_failures() logged */
 	char *notice;                /* for the first client: the previous daemon
 	                                died with domains (record.c) */
@@ -166,6 +177,9 @@ struct domain_create_req {
 	uint8_t uuid[16];
 	const struct pci_bdf *pcidevs;
 	size_t nr_pcidevs;
+	const char *const *disks;  /* xl disk specs */
+	size_t nr_disks;
+	unsigned max_grant_frames; /* 0: the default */
 	unsigned restarts;       /* >0: a restart, the console log is kept */
 	const struct kd_logstate *logrl;   /* a restart's log limits, or NULL */
 };
@@ -218,8 +232,12 @@ void kd_fatal_signals_setup(struct kxend *k);
 
 /* console.c */
 void console_attach(struct kdom *kd, struct client *c);
+/* Console text from a vCPU thread (console_io) or the console backend's
+ * thread (the ring): buffered, the loop is woken. */
+void console_io_output(struct kdom *kd, const char *buf, size_t len);
+void console_output(void *opaque, const char *buf, size_t len);
 /* Move everything the guest printed to the log and console clients. */
-void console_flush(struct kdom *kd, bool ring);
+void console_flush(struct kdom *kd);
 void console_input(struct kxend *k, struct client *c, const char *buf, size_t len);
 /* Close the console clients of a domain that is going away. */
 void console_detach_all(struct kxend *k, uint16_t domid);
@@ -236,6 +254,12 @@ int kd_pci_check(struct kxend *k, const struct pci_bdf *bdfs, size_t n,
 		 char *err, size_t errlen);
 const char *kd_sysfs_root(void);
 const char *kd_pci_statedir(struct kxend *k);
+
+/* disks.c: disk= and xl block-* */
+/* Attach a disk spec to a running domain and record it. */
+int kd_disk_attach(struct kxend *k, struct kdom *kd, const char *spec, char *err, size_t errlen);
+int kd_disks_record(struct kdom *kd, const char *const *specs, size_t n);
+void kd_disks_free(struct kdom *kd);
 
 /* commands.c */
 void command_dispatch(struct kxend *k, struct client *c, struct ctl_msg *req);

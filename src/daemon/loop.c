@@ -1,8 +1,10 @@
 /*
  * kxend's event loop: one thread polls the listening socket, the clients,
  * the wake eventfd (written by vCPU-thread hooks) and the signalfd.
- * Everything that touches the store, the domain list or a client runs
- * here, so none of it needs a lock.
+ * Everything that touches the domain list or a client runs here, so none
+ * of it needs a lock; the store is shared with the device backends'
+ * threads under the device runtime's store lock, held here while the loop
+ * works (not while it polls).
  */
 #include "daemon/kxend.h"
 
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "devices/devices.h"
 #include "sched/invariants.h"
 
 void kxend_wake(struct kxend *k)
@@ -304,12 +307,16 @@ int kxend_loop(struct kxend *k)
 
 	while (!k->stopping) {
 		size_t n = build_pollfds(k, pfd, who);
-		if (poll(pfd, n, -1) < 0) {
+		int rc = poll(pfd, n, -1);
+		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
 			return -errno;
 		}
+		/* The store (and the runtime's lists) are the loop's until
+		 * it polls again; device threads wait for their turn. */
+		devrt_lock(k->rt);
 		if (pfd[PFD_SIG].revents & POLLIN)
 			drain_signals(k);
 		if (pfd[PFD_WAKE].revents & POLLIN)
@@ -322,6 +329,7 @@ int kxend_loop(struct kxend *k)
 		if (pfd[PFD_LISTEN].revents & POLLIN)
 			accept_client(k);
 		reap_clients(k);
+		devrt_unlock(k->rt);
 	}
 	return 0;
 }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "devices/devices.h"
 #include "core/core.h"
 #include "daemon/kxend.h"
 #include "xenstore/xenstore.h"
@@ -297,8 +298,12 @@ static int signals_setup(struct kxend *k)
 
 static int store_setup(struct kxend *k)
 {
+	static const struct devrt_hooks hooks = { .console_output = console_output };
 	k->xs = xs_create(NULL);
 	if (!k->xs)
+		return -ENOMEM;
+	k->rt = devrt_create(k->xs, &hooks);
+	if (!k->rt)
 		return -ENOMEM;
 	int rc = xs_write_str(k->xs, "/local/domain/0/name", "Domain-0");
 	return rc ? rc : xs_write_str(k->xs, "/local/domain/0/domid", "0");
@@ -332,7 +337,13 @@ static void cleanup(struct kxend *k)
 {
 	char path[PATH_MAX];
 
-	kd_destroy_all(k);
+	if (k->rt) {
+		devrt_lock(k->rt);
+		kd_destroy_all(k);
+		devrt_unlock(k->rt);
+		devrt_destroy(k->rt);
+		k->rt = NULL;
+	}
 	/* A clean stop: nothing was lost (only the lock holder's record). */
 	if (k->pid_fd >= 0)
 		kd_record_remove(k);

@@ -163,6 +163,8 @@ static void json_b_info(struct jw *w, const struct domain_config *dc)
 			jw_u64(w, "cap", (uint64_t)dc->sched_cap);
 		jw_end(w, '}');
 	}
+	if (dc->max_grant_frames)
+		jw_u64(w, "max_grant_frames", dc->max_grant_frames);
 	if (dc->disable_migrate)
 		jw_bool(w, "disable_migrate", true);
 	jw_begin(w, "type.pv", '{');

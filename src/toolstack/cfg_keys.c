@@ -296,6 +296,16 @@ static int parse_cap(struct parse_ctx *c, const struct cfg_stmt *st)
 	return rc;
 }
 
+static int parse_max_grant_frames(struct parse_ctx *c, const struct cfg_stmt *st)
+{
+	uint64_t v;
+	int rc = get_ranged(c, st, 1, 65535, &v);
+
+	if (rc == 0)
+		c->dc->max_grant_frames = (unsigned)v;
+	return rc;
+}
+
 static int parse_kernel(struct parse_ctx *c, const struct cfg_stmt *st)
 {
 	return get_string(c, st, &c->dc->kernel);
@@ -577,6 +587,7 @@ static const struct {
 	{ "cpu_weight", parse_weight },
 	{ "cap", parse_cap },
 	{ "cpu_cap", parse_cap },
+	{ "max_grant_frames", parse_max_grant_frames },
 	{ "kernel", parse_kernel },
 	{ "ramdisk", parse_ramdisk },
 	{ "cmdline", parse_cmdline_part },

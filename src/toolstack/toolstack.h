@@ -173,6 +173,12 @@ struct ts_nic {
 	unsigned mtu;                     /* 0 = not written */
 };
 
+/* One disk spec in xl-disk-configuration(5) syntax ("format=raw,
+ * vdev=xvda,access=rw,target=/img", or the positional 'phy:/dev/x,xvda,w');
+ * why says what is wrong.  ts_disk_dispose frees what parse allocated. */
+int ts_disk_parse(struct ts_disk *disk, const char *spec, char *why, size_t len);
+void ts_disk_dispose(struct ts_disk *disk);
+
 struct domain_config {
 	/* c_info */
 	enum ts_domain_type type;
@@ -191,6 +197,7 @@ struct domain_config {
 	size_t nr_vcpu_soft_affinity;
 	int sched_weight;        /* -1 = not written */
 	int sched_cap;           /* -1 = not written */
+	unsigned max_grant_frames; /* 0 = not written */
 	char *kernel, *ramdisk, *cmdline;
 	bool e820_host;
 	bool disable_migrate;

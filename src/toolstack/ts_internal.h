@@ -60,8 +60,6 @@ void ts_strv_free(char **v);
 char *ts_trim(char *s);
 
 /* cfg_disk.c, cfg_vif.c: one spec each; why gets the reason. */
-int ts_disk_parse(struct ts_disk *disk, const char *spec, char *why, size_t len);
-void ts_disk_dispose(struct ts_disk *disk);
 int ts_vdev_decode(const char *vdev, unsigned *disk, unsigned *partition);
 int ts_nic_parse(struct ts_nic *nic, const char *spec, char *why, size_t len);
 void ts_nic_dispose(struct ts_nic *nic);

@@ -131,18 +131,27 @@ static int build_request(const struct domain_config *dc, bool paused, bool conso
 		xl_err("bad pool name \"%s\"", dc->pool_name);
 		return 1;
 	}
+	if (dc->max_grant_frames &&
+	    ctl_msg_addf(req, "max_grant_frames", "%u", dc->max_grant_frames))
+		return -EINVAL;
 	rc = add_path(req, "kernel", dc->kernel);
 	if (!rc && dc->ramdisk)
 		rc = add_path(req, "ramdisk", dc->ramdisk);
+	for (size_t i = 0; i < dc->nr_disks && !rc; i++) {
+		char key[32], spec[CTL_MAX_LINE];
+		snprintf(key, sizeof key, "disk%zu", i);
+		rc = xl_disk_spec(&dc->disks[i], spec, sizeof spec);
+		if (!rc && ctl_msg_add(req, key, spec)) {
+			xl_err("disk %s cannot be sent (newline in the path?)", dc->disks[i].vdev);
+			rc = -EINVAL;
+		}
+	}
 	return rc;
 }
 
-/* The daemon has no device backends yet: say so instead of pretending. */
+/* The daemon has no network backend yet: say so instead of pretending. */
 static void warn_unsupported(const struct domain_config *dc)
 {
-	if (dc->nr_disks)
-		fprintf(stderr, "xl: warning: %zu disk(s) ignored: block devices are not "
-			"supported yet\n", dc->nr_disks);
 	if (dc->nr_nics)
 		fprintf(stderr, "xl: warning: %zu vif(s) ignored: network devices are not "
 			"supported yet\n", dc->nr_nics);

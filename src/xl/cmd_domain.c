@@ -77,6 +77,7 @@ static int rec_field(struct xl_dom *r, const char *key, const char *val)
 		{ "target_memkb", offsetof(struct xl_dom, target_memkb) },
 		{ "max_vcpus", offsetof(struct xl_dom, max_vcpus) },
 		{ "restarts", offsetof(struct xl_dom, restarts) },
+		{ "max_grant_frames", offsetof(struct xl_dom, max_grant_frames) },
 		{ "traps", offsetof(struct xl_dom, traps) },
 	};
 
@@ -89,7 +90,10 @@ static int rec_field(struct xl_dom *r, const char *key, const char *val)
 	for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
 		if (!strcmp(key, nums[i].key))
 			return rec_u64((uint64_t *)(void *)((char *)r + nums[i].off), val);
-	if (!strcmp(key, "state")) {
+	if (!strcmp(key, "disk")) {
+		if (r->nr_disks < sizeof r->disks / sizeof r->disks[0])
+			r->disks[r->nr_disks++] = val;
+	} else if (!strcmp(key, "state")) {
 		r->state = strlen(val) == 6 ? val : NULL;
 	} else if (!strcmp(key, "start_time")) {
 		r->has_start_time = true;
@@ -224,8 +228,14 @@ static int record_config(const struct xl_dom *r, struct domain_config *dc)
 	dc->on_crash = action_from_wire(r->on_crash, TS_ACTION_DESTROY);
 	/* kxend follows on_crash for a watchdog. */
 	dc->on_watchdog = dc->on_crash;
+	dc->max_grant_frames = (unsigned)r->max_grant_frames;
 	if (!dc->name || (r->kernel && r->kernel[0] && !dc->kernel))
 		return -ENOMEM;
+	if (r->nr_disks && !(dc->disks = calloc(r->nr_disks, sizeof *dc->disks)))
+		return -ENOMEM;
+	for (size_t i = 0; i < r->nr_disks; i++)
+		if (!ts_disk_parse(&dc->disks[dc->nr_disks], r->disks[i], why, sizeof why))
+			dc->nr_disks++;
 	if (!r->pci)
 		return 0;
 	snprintf(buf, sizeof buf, "%s", r->pci);

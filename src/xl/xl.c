@@ -105,6 +105,23 @@ const struct cmd_spec cmd_table[] = {
 	  "Columns as xentop: NAME STATE CPU(sec) CPU(%) MEM(k) MEM(%) MAXMEM(k)\n"
 	  "MAXMEM(%) VCPUS, then kxen's TRAPS/s (exits to the hypervisor per second).\n"
 	  "Interactive mode quits on q or Ctrl-C." },
+	{ "block-attach", main_block_attach,
+	  "Create a new virtual block device",
+	  "<Domain> <disk-spec-component(s)>...",
+	  "The components form one disk spec as in disk= (xl-disk-configuration(5)),\n"
+	  "e.g. 'format=raw, vdev=xvdb, access=rw, target=/srv/data.img'.  Raw images\n"
+	  "and host block devices only." },
+	{ "block-detach", main_block_detach,
+	  "Destroy a domain's virtual block device",
+	  "[-f] <Domain> <DevId>",
+	  "<DevId> is the virtual device (xvdb) or its number.  Waits for the guest\n"
+	  "to let go of it (at most 10 s, then it is removed anyway).\n"
+	  "-f                      Remove it without waiting for the guest" },
+	{ "block-list", main_block_list,
+	  "List virtual block devices for a domain",
+	  "[-s] <Domain(s)>",
+	  "-s                      kxen: per disk, requests, KiB moved, events from and\n"
+	  "                        to the guest, and the domain's traps so far" },
 	{ "pci-attach", main_pci_attach,
 	  "Insert a new pass-through pci device",
 	  "<Domain> <BDF>",
@@ -318,7 +335,7 @@ int xl_flag_args(int argc, char **argv, int nargs, char flag, bool *set)
 		help(argv[0], c != 'h');
 		return c == 'h' ? -1 : 1;
 	}
-	if (argc - optind != nargs) {
+	if (nargs >= 0 ? argc - optind != nargs : argc - optind < -nargs) {
 		help(argv[0], true);
 		return 1;
 	}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "control/control.h"
+#include "toolstack/toolstack.h"
 
 struct cmd_spec {
 	const char *cmd_name;
@@ -74,8 +75,10 @@ struct xl_dom {
 	const char *name, *state, *uuid, *kernel, *ramdisk, *cmdline;
 	const char *on_poweroff, *on_reboot, *on_crash, *pci;
 	uint64_t domid, mem, vcpus, cpu_ns, max_memkb, target_memkb, max_vcpus;
-	uint64_t restarts, start_time, shutdown_reason, traps;
+	uint64_t restarts, start_time, shutdown_reason, traps, max_grant_frames;
 	bool has_start_time, has_reason;
+	const char *disks[16];   /* disk specs (repeated "disk" fields) */
+	size_t nr_disks;
 };
 /* "list" for one domain (dom != NULL) or all; *rep must be disposed and
  * *out freed by the caller.  0 or 1 (message printed). */
@@ -84,6 +87,15 @@ int xl_records(const struct ctl_msg *rep, struct xl_dom **out, size_t *n);
 /* Xen's memory sizes: a number with an optional suffix b/k/m/g/t (default
  * m), in KiB; -1 if malformed. */
 int64_t xl_parse_mem_kb(const char *s);
+
+/* ---- disks (cmd_block.c) ------------------------------------------------- */
+/* The canonical spec the daemon gets for one parsed disk= entry: the
+ * target made absolute, target= last.  Refuses (with a message) what the
+ * block backend cannot serve, e.g. qcow2.  0 or -errno. */
+int xl_disk_spec(const struct ts_disk *d, char *buf, size_t len);
+int main_block_attach(int argc, char **argv);
+int main_block_detach(int argc, char **argv);
+int main_block_list(int argc, char **argv);
 
 /* ---- talking to kxend (client.c) ---------------------------------------- */
 
@@ -113,7 +125,8 @@ int xl_console_relay(struct xl_conn *c);
 /* Print to stderr as "xl: ..." */
 void xl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* -h and exactly nargs arguments: 0 go on, -1 help shown, 1 usage error. */
+/* -h and exactly nargs arguments (nargs < 0: at least -nargs): 0 go on, -1
+ * help shown, 1 usage error. */
 int xl_plain_args(int argc, char **argv, int nargs);
 /* The same with one more option letter `flag` (0: none) that sets *set. */
 int xl_flag_args(int argc, char **argv, int nargs, char flag, bool *set);

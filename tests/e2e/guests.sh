@@ -3,6 +3,8 @@
 # its verdict: exit status 0 and the line "kxen-test: PASS <name>" -- or, for
 # hostile, exit status 1 (the domain is crashed on purpose by its last
 # step) and the line "hostile: survived N checks" with no FAIL line.
+# blkhostile gets three disk images made here, which are checked after
+# it ran: nothing but the one sector it may write changed, none grew.
 #
 #   tests/e2e/guests.sh [NAME...]     (default: all guests)
 #
@@ -50,6 +52,8 @@ debugreg||0
 iopl||0
 fsgsbase||0
 xsave||0
+grants||0
+blkhostile|@BLKDISKS@|0
 "
 
 if [ ! -x "$RUN" ]; then
@@ -91,6 +95,37 @@ check() {
 	return 0
 }
 
+# The images blkhostile attacks: sector n of xvda starts "A-SECTOR-n", of
+# xvdb "B-SECTOR-n"; xvdc (read-only) is random.  Prints kxen-run flags.
+blk_images() {
+	local d=$LOGS/blkhostile
+	mkdir -p "$d"
+	d=$(cd "$d" && pwd)
+	perl -e 'for $i (0..2047) { print pack("a512", sprintf("A-SECTOR-%08d", $i)) }' >"$d/a.img"
+	perl -e 'for $i (0..2047) { print pack("a512", sprintf("B-SECTOR-%08d", $i)) }' >"$d/b.img"
+	head -c 1048576 /dev/urandom >"$d/c.img"
+	cp "$d/a.img" "$d/a.orig"
+	cp "$d/b.img" "$d/b.orig"
+	cp "$d/c.img" "$d/c.orig"
+	echo "--disk vdev=xvda,access=rw,target=$d/a.img --disk vdev=xvdb,access=rw,target=$d/b.img" \
+	     "--disk vdev=xvdc,access=ro,target=$d/c.img"
+}
+
+# Only sector 16 of a.img may differ ("HOSTILE-WROTE-16"); sizes stay.
+blk_images_check() {
+	local d=$LOGS/blkhostile f
+	for f in a b c; do
+		[ "$(stat -c %s "$d/$f.img")" = 1048576 ] || { echo "$f.img changed size"; return 1; }
+	done
+	cmp -s "$d/b.img" "$d/b.orig" || { echo "xvdb's image was written"; return 1; }
+	cmp -s "$d/c.img" "$d/c.orig" || { echo "the read-only image was written"; return 1; }
+	cmp -s <(head -c 8192 "$d/a.img") <(head -c 8192 "$d/a.orig") &&
+	cmp -s <(tail -c +8705 "$d/a.img") <(tail -c +8705 "$d/a.orig") ||
+		{ echo "xvda's image changed outside sector 16"; return 1; }
+	dd if="$d/a.img" bs=512 skip=16 count=1 2>/dev/null | grep -qa "HOSTILE-WROTE-16" ||
+		{ echo "sector 16 lacks the guest's write"; return 1; }
+}
+
 want_names=("$@")
 selected() {
 	[ ${#want_names[@]} -eq 0 ] && return 0
@@ -119,10 +154,14 @@ while IFS='|' read -r name flags want; do
 	if [ "$name" = fsgsbase ] && [ -d /sys/module/kvm_pvm ]; then
 		extra=(--cmdline fsgsbase-always)
 	fi
+	[ "$flags" = @BLKDISKS@ ] && flags=$(blk_images)
 	# shellcheck disable=SC2086 # flags is a word list
 	timeout $((TIMEOUT + 30)) "$RUN" --memory "$MEMORY" --timeout "$TIMEOUT" \
 		$flags "${extra[@]}" "$elf" >"$log" 2>&1 </dev/null
 	rc=$?
+	if [ "$name" = blkhostile ] && [ "$rc" -eq 0 ] && ! why=$(blk_images_check); then
+		echo "kxen-test: FAIL blkhostile: images: $why" >>"$log"
+	fi
 	# tr: a console line may end in \r
 	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
 	if reason=$(check "$name" "$rc" "$want" "$log"); then

@@ -2,10 +2,12 @@
  * kxen-run: boot one PV domain in this process, without the daemon.
  *
  *   kxen-run [--memory MIB] [--vcpus N] [--timeout S] [--cmdline STR]
- *            [--ramdisk FILE] KERNEL
+ *            [--ramdisk FILE] [--max-grant-frames N] [--disk SPEC]... KERNEL
  *
  * The guest's console (console_io and the PV console ring) goes to stdout;
- * a XenStore serves the domain.  Exit status: 0 poweroff, 1 crash (by the
+ * a XenStore serves the domain, and the device runtime kxend uses serves
+ * its console and disks (--disk takes xl's disk syntax, e.g.
+ * "format=raw,vdev=xvda,access=rw,target=/img").  Exit status: 0 poweroff, 1 crash (by the
  * guest or by the hypervisor), 2 reboot, 3 timeout, 4 setup error.
  * Used by the test-guest suite and for debugging the core.  The vCPUs run
  * under kxen's scheduler on the process's CPUs, or on $KXEN_PCPUS ("0-1").
@@ -24,10 +26,12 @@
 #include "xenstore/xenstore.h"
 #include "xen/xen.h"
 
+#define MAX_DISKS 16
+
 struct runner {
 	struct domain *d;
 	struct xs_store *xs;
-	pthread_mutex_t lock;    /* the store is single-threaded */
+	struct devrt *rt;        /* its lock guards the store */
 };
 
 static void out_write(const char *buf, size_t len)
@@ -48,28 +52,19 @@ static void on_console_io(void *opaque, struct domain *d, const char *buf, size_
 	out_write(buf, len);
 }
 
-static void store_notify(void *opaque, uint32_t domid, uint32_t port)
+static void on_console_output(void *opaque, const char *buf, size_t len)
 {
-	struct runner *r = opaque;
-	(void)domid;
-	domain_notify(r->d, port);
+	(void)opaque;
+	out_write(buf, len);
 }
 
 static void on_backend_event(void *opaque, struct domain *d, uint32_t port)
 {
 	struct runner *r = opaque;
-	if (port == domain_console_port(d)) {
-		char buf[2048];
-		int n;
-		void *ring = domain_console_ring(d);
-		while (ring && (n = console_ring_read(ring, buf, sizeof buf)) > 0)
-			out_write(buf, (size_t)n);
-		domain_notify(d, port);
-	} else if (port == domain_store_port(d)) {
-		pthread_mutex_lock(&r->lock);
-		while (xs_poll(r->xs, store_notify, r) & XS_PROCESS_AGAIN)
-			;
-		pthread_mutex_unlock(&r->lock);
+	if (port == domain_store_port(d)) {
+		devrt_lock(r->rt);
+		devrt_serve_store(r->rt);
+		devrt_unlock(r->rt);
 	}
 }
 
@@ -81,7 +76,8 @@ static const struct domain_hooks hooks = {
 static void usage(void)
 {
 	fprintf(stderr, "usage: kxen-run [--memory MIB] [--vcpus N] [--timeout S] "
-			"[--cmdline STR] [--ramdisk FILE] KERNEL\n");
+			"[--cmdline STR] [--ramdisk FILE] [--max-grant-frames N] "
+			"[--disk SPEC]... KERNEL\n");
 }
 
 /* The same home kxend gives a guest (xs_home_create). */
@@ -96,13 +92,43 @@ static int setup_store(struct runner *r, unsigned domid, const char *name,
 		.console_port = domain_console_port(r->d),
 	};
 	struct xs_conn *conn;
+	static const struct devrt_hooks rt_hooks = { .console_output = on_console_output };
 
 	r->xs = xs_create(NULL);
 	if (!r->xs)
 		return -ENOMEM;
+	r->rt = devrt_create(r->xs, &rt_hooks);
+	if (!r->rt)
+		return -ENOMEM;
 	int rc = xs_home_create(r->xs, &home);
-	return rc ? rc : xs_introduce(r->xs, domid, domain_store_ring(r->d),
-				      domain_store_port(r->d), &conn);
+	rc = rc ? rc : xs_introduce(r->xs, domid, domain_store_ring(r->d),
+				    domain_store_port(r->d), &conn);
+	return rc ? rc : devrt_domain_add(r->rt, r->d, r);
+}
+
+static int attach_disks(struct runner *r, char **disks, unsigned n)
+{
+	char err[512];
+
+	for (unsigned i = 0; i < n; i++) {
+		if (devrt_disk_attach(r->rt, domain_id(r->d), disks[i], NULL, 0, err, sizeof err)) {
+			fprintf(stderr, "kxen-run: %s\n", err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void teardown(struct runner *r)
+{
+	if (r->rt) {
+		devrt_lock(r->rt);
+		devrt_domain_remove(r->rt, domain_id(r->d));
+		devrt_unlock(r->rt);
+	}
+	domain_destroy(r->d);
+	devrt_destroy(r->rt);
+	xs_destroy(r->xs);
 }
 
 int main(int argc, char **argv)
@@ -113,21 +139,33 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "cmdline", required_argument, NULL, 'c' },
 		{ "ramdisk", required_argument, NULL, 'r' },
+		{ "max-grant-frames", required_argument, NULL, 'g' },
+		{ "disk", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct domain_params p = { .domid = 1, .name = "kxen-run", .memory_mib = 64, .vcpus = 1 };
-	struct runner r = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct runner r = { 0 };
+	char *disks[MAX_DISKS];
+	unsigned nr_disks = 0;
 	int timeout_s = 60, c;
 	char err[512];
 
-	while ((c = getopt_long(argc, argv, "m:v:t:c:r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:v:t:c:r:g:d:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': p.memory_mib = strtoull(optarg, NULL, 0); break;
 		case 'v': p.vcpus = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 't': timeout_s = atoi(optarg); break;
 		case 'c': p.cmdline = optarg; break;
 		case 'r': p.ramdisk = optarg; break;
+		case 'g': p.max_grant_frames = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'd':
+			if (nr_disks == MAX_DISKS) {
+				fprintf(stderr, "kxen-run: at most %d disks\n", MAX_DISKS);
+				return 4;
+			}
+			disks[nr_disks++] = optarg;
+			break;
 		case 'h': usage(); return 0;
 		default: usage(); return 4;
 		}
@@ -148,18 +186,22 @@ int main(int argc, char **argv)
 		dispatch_fini(p.dispatcher);
 		return 4;
 	}
-	if (setup_store(&r, p.domid, p.name, p.memory_mib, p.vcpus) || domain_start(r.d)) {
+	int rc = setup_store(&r, p.domid, p.name, p.memory_mib, p.vcpus);
+	if (!rc) {
+		devrt_lock(r.rt);
+		rc = attach_disks(&r, disks, nr_disks);
+		devrt_unlock(r.rt);
+	}
+	if (rc || domain_start(r.d)) {
 		fprintf(stderr, "kxen-run: cannot start the domain\n");
-		domain_destroy(r.d);
-		xs_destroy(r.xs);
+		teardown(&r);
 		dispatch_fini(p.dispatcher);
 		return 4;
 	}
 	int reason = domain_wait_shutdown(r.d, timeout_s * 1000);
-	/* Drain what the console ring still holds. */
-	on_backend_event(&r, r.d, domain_console_port(r.d));
-	domain_destroy(r.d);
-	xs_destroy(r.xs);
+	/* Devices stop first: in-flight I/O completes, the console ring is
+	 * drained. */
+	teardown(&r);
 	dispatch_fini(p.dispatcher);
 	switch (reason) {
 	case SHUTDOWN_poweroff:

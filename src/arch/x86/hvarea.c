@@ -60,7 +60,7 @@ int hv_layout_compute(struct hv_layout *l, uint64_t ram_pages, unsigned max_vcpu
 	l->m2p_bytes = ram_pages * 8;
 	m2p_pages = pages_for(l->m2p_bytes);
 	data_pages = pages_for((uint64_t)(kx_stubs_end - kx_stubs_start)) + 1 /* idt */ +
-		     1 /* shared_info */ + HV_GRANT_FRAMES + (uint64_t)max_vcpus * VCPU_PAGES +
+		     1 /* shared_info */ + HV_GRANT_FRAMES + HV_GRANT_STATUS_FRAMES + (uint64_t)max_vcpus * VCPU_PAGES +
 		     m2p_pages;
 	/* The hypervisor area maps itself with 4K pages, so its page-table count
 	 * depends on its own size: iterate to the fixed point. */
@@ -81,7 +81,8 @@ int hv_layout_compute(struct hv_layout *l, uint64_t ram_pages, unsigned max_vcpu
 	l->idt = l->stubs + pages_for((uint64_t)(kx_stubs_end - kx_stubs_start)) * PAGE;
 	l->shared_info = l->idt + PAGE;
 	l->grant = l->shared_info + PAGE;
-	l->vcpu_base = l->grant + HV_GRANT_FRAMES * PAGE;
+	l->grant_status = l->grant + HV_GRANT_FRAMES * PAGE;
+	l->vcpu_base = l->grant_status + HV_GRANT_STATUS_FRAMES * PAGE;
 	l->vcpu_stride = VCPU_PAGES * PAGE;
 	l->m2p = l->vcpu_base + (uint64_t)max_vcpus * l->vcpu_stride;
 	l->size = l->m2p + m2p_pages * PAGE;

@@ -43,7 +43,10 @@
  * vector enters on IST1 at the top, which never needs a whole page. */
 #define HV_DB_STACK_TOP 4096ull
 #define HV_PTW_MAX      512   /* entries in one page-table re-store batch (a page of VAs) */
-#define HV_GRANT_FRAMES 32
+/* Room for grant frames: a domain's max_grant_frames is at most this; v2
+ * status frames (2 bytes per 16-byte entry) follow them. */
+#define HV_GRANT_FRAMES 128
+#define HV_GRANT_STATUS_FRAMES (HV_GRANT_FRAMES / 8)
 
 /* Selectors in the hypervisor-reserved GDT area (entry >= 7168). */
 #define HV_SEL_CS32     0xe023
@@ -59,7 +62,7 @@ struct hv_vcpu_layout {
 
 struct hv_layout {
 	uint64_t size;             /* bytes of the hypervisor area */
-	uint64_t stubs, idt, shared_info, grant, m2p, m2p_bytes;
+	uint64_t stubs, idt, shared_info, grant, grant_status, m2p, m2p_bytes;
 	uint64_t pt_start, pt_end; /* hypervisor page tables */
 	uint64_t vcpu_base, vcpu_stride;
 	unsigned max_vcpus;
