@@ -14,8 +14,9 @@
  * with us), and only then read the frame.  grant_active[] counts pins per
  * entry; the bits are cleared when the last pin goes.  All of it runs
  * under d->lock, which also guards the frames' types: a frame written by a
- * backend holds a wr_count reference, the same one a writable L1 mapping
- * holds, so it cannot become a page table (or GDT/LDT page) meanwhile.
+ * backend is held writable (mm_get_writable, the reference a writable L1
+ * mapping holds), so it cannot become a page table (or GDT/LDT page)
+ * meanwhile.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -396,20 +397,16 @@ static void unpin(struct domain *d, uint32_t ref, bool write)
 	clear_bits(d, ref, bits);
 }
 
-/* A frame the backend will write must be plain memory and stay so. */
+/* A frame the backend will write must be plain memory and stay so: held
+ * the way the daemon holds every frame it writes into (mm.c). */
 static int hold_writable(struct domain *d, uint64_t mfn)
 {
-	struct frame *f = &d->frames[mfn];
-	if (f->type_count > 0 || f->wr_count == UINT32_MAX)
-		return GNTST_bad_page;
-	f->wr_count++;
-	return GNTST_okay;
+	return mm_get_writable(d, mfn) ? GNTST_bad_page : GNTST_okay;
 }
 
 static void release_writable(struct domain *d, uint64_t mfn)
 {
-	if (d->frames[mfn].wr_count > 0)
-		d->frames[mfn].wr_count--;
+	mm_put_writable(d, mfn);
 }
 
 int domain_grant_map(struct domain *d, uint32_t ref, bool writable, struct grant_map *m)
