@@ -25,7 +25,7 @@ ifeq ($(SAN),1)
 endif
 CFLAGS  ?= $(OPT)
 ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
-LDLIBS  := -lpthread -lz -llzma -lzstd -llz4 -lm
+LDLIBS  := -lpthread -lz -llzma -lzstd -llz4 -lm -lext2fs -lcom_err
 TESTLIBS := -lcmocka
 
 ifeq ($(V),1)
