@@ -2,7 +2,7 @@
 # Builds (once) and caches a Debian 12 root file system image for a kxen
 # guest that boots from its own disk with bootloader="pygrub":
 #
-#   scripts/mkrootfs.sh [--force] [--print]
+#   scripts/mkrootfs.sh [--force | --path]
 #
 # The image is a sparse raw disk with an MBR partition table and one ext4
 # partition (xvda1) holding Debian 12 (debootstrap --variant=minbase) plus:
@@ -28,21 +28,22 @@
 #
 # Next to the image: IMAGE.key (an ssh key root accepts), IMAGE.stamp (what
 # it was built from: a second run with the same settings does nothing),
-# IMAGE.info (kernel version, sizes, build time).  --force rebuilds;
-# --print only prints the image's path (building it if needed).
+# IMAGE.info (kernel version, sizes, build time).  Prints the image's path
+# last.  --force rebuilds; --path only prints where the image is (or would
+# be), building nothing.
 #
 # Needs root (debootstrap, chroot); installs debootstrap, e2fsprogs and
 # fdisk with apt-get when they are missing.
 set -euo pipefail
 
 die() { echo "mkrootfs: $*" >&2; exit 1; }
-say() { [ "$print_only" = 1 ] || echo "mkrootfs: $*" >&2; }
+say() { echo "mkrootfs: $*" >&2; }
 
-force=0 print_only=0
+force=0 path_only=0
 for a in "$@"; do
 	case $a in
 	--force) force=1 ;;
-	--print) print_only=1 ;;
+	--path) path_only=1 ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument $a (see --help)" ;;
 	esac
@@ -61,6 +62,10 @@ packages=(linux-image-amd64 systemd-sysv udev iproute2 iputils-ping openssh-serv
 # What the image is built from: a change of any of these rebuilds it.
 script_sum=$(sha256sum "$0" | cut -c1-16)
 stamp_text="mkrootfs $script_sum suite=$suite size=$size net=$net mirror=$mirror packages=${packages[*]} password=$(printf %s "$password" | sha256sum | cut -c1-16)"
+if [ "$path_only" = 1 ]; then
+	echo "$img"
+	exit 0
+fi
 
 if [ "$force" = 0 ] && [ -s "$img" ] && [ -s "$img.key" ] &&
 	[ "$(cat "$img.stamp" 2>/dev/null)" = "$stamp_text" ]; then

@@ -219,9 +219,10 @@ int bl_choose(int fd, uint64_t disk_size, const struct bl_options *opt,
 			snprintf(first, sizeof first, "%s: %s", where, why);
 		opened = true;
 	}
-	return bl_fail(err, errlen, opened ? -ENOENT : -EINVAL, "%s%s",
-		       opened ? "nothing to boot: " : "no ext2/3/4 file system on the disk: ",
-		       first);
+	if (!opened)
+		return bl_fail(err, errlen, -EINVAL, "no ext2/3/4 file system on the disk (%s)",
+			       first);
+	return bl_fail(err, errlen, -ENOENT, "nothing to boot: %s", first);
 }
 
 int bl_list(int fd, uint64_t disk_size, struct bl_menu *menu, struct bl_choice *where,

@@ -209,8 +209,7 @@ int bl_fs_open(int fd, uint64_t offset, uint64_t length, struct bl_fs **out,
 	rc = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, &part_io_manager, &bfs->fs);
 	if (rc) {
 		free(bfs);
-		return bl_fail(err, errlen, ext_err(rc), "no ext2/3/4 file system: %s",
-			       ext_msg(rc));
+		return bl_fail(err, errlen, ext_err(rc), "%s", ext_msg(rc));
 	}
 	*out = bfs;
 	return 0;

@@ -291,8 +291,14 @@ int bl_spawn(const char *helper, const char *disk, const struct bl_options *opt,
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		char line[512];
 		last_line(cap[1].buf, line, sizeof line);
-		if (line[0])
-			rc = bl_fail(err, errlen, -ENOEXEC, "%s", line);
+		/* "kxen-pygrub: msg" -> "msg": the caller says who spoke. */
+		const char *base = strrchr(helper, '/'), *msg = line;
+		base = base ? base + 1 : helper;
+		size_t bl = strlen(base);
+		if (!strncmp(line, base, bl) && !strncmp(line + bl, ": ", 2))
+			msg = line + bl + 2;
+		if (msg[0])
+			rc = bl_fail(err, errlen, -ENOEXEC, "%s", msg);
 		else if (WIFSIGNALED(status))
 			rc = bl_fail(err, errlen, -ENOEXEC, "the bootloader died (signal %d)",
 				     WTERMSIG(status));
