@@ -1,5 +1,6 @@
 # kxen build.  `make` builds everything into $(BUILD); `make test` runs the
-# test suite; `make demo` fetches the Debian guest and boots it.
+# test suite; `make demo` fetches the Debian guest and boots it (`make
+# demo-debian`: a Debian VM booting from its own disk).
 #
 # Layout: every folder under src/ that holds .c files becomes one static
 # library (build/lib<folder>.a, nested folders joined by '-'), except the two
@@ -102,7 +103,7 @@ $(foreach d,$(UNIT_DIRS),$(eval $(call unit_rule,$(d))))
 
 PROGRAMS := $(BUILD)/kxend $(BUILD)/xl $(TOOLS)
 
-.PHONY: all test unit demo clean sanitize valgrind deps
+.PHONY: all test unit demo demo-debian clean sanitize valgrind deps
 all: $(PROGRAMS) $(UNIT_TESTS) $(GUESTS)
 
 # Debian packages needed to build and test (a no-op once installed).
@@ -130,9 +131,16 @@ valgrind: $(UNIT_TESTS)
 			$$t > $(BUILD)/valgrind-$$(basename $$t).log 2>&1 || { tail -n 40 $(BUILD)/valgrind-$$(basename $$t).log; exit 1; }; \
 	done
 
+# The quick look: the Debian kernel with a busybox shell in an initramfs.
 demo: deps
 	$(MAKE) all
 	scripts/demo.sh $(BUILD)
+
+# A real Debian 12 VM booting from its own disk (builds the cached root-fs
+# image first, as root).
+demo-debian: deps
+	$(MAKE) all
+	scripts/demo.sh $(BUILD) debian
 
 clean:
 	rm -rf build build-san

@@ -74,6 +74,18 @@ static int disk_size(int fd, uint64_t *size)
 	return -EINVAL;
 }
 
+/* ASan reserves terabytes of address space: no memory limit under it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LIMIT_MEMORY 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LIMIT_MEMORY 0
+#endif
+#endif
+#ifndef LIMIT_MEMORY
+#define LIMIT_MEMORY 1
+#endif
+
 static void set_limit(int res, rlim_t v)
 {
 	struct rlimit rl = { v, v };
@@ -84,7 +96,8 @@ static void set_limit(int res, rlim_t v)
 /* Everything needed is open: give up what is not. */
 static int drop_privileges(void)
 {
-	set_limit(RLIMIT_AS, 1ull << 30);
+	if (LIMIT_MEMORY)
+		set_limit(RLIMIT_AS, 1ull << 30);
 	set_limit(RLIMIT_CPU, 60);
 	set_limit(RLIMIT_FSIZE, BL_MAX_RAMDISK + BL_MAX_KERNEL);
 	set_limit(RLIMIT_CORE, 0);
