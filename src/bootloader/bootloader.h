@@ -102,6 +102,7 @@ const struct bl_entry *bl_menu_pick(const struct bl_menu *menu, const char *spec
 struct bl_options {
 	const char *entry;     /* --entry: index path, title or id; NULL = default */
 	const char *args;      /* appended to the entry's arguments; may be NULL */
+	uint64_t max_ramdisk;  /* bytes; 0 = BL_MAX_RAMDISK (bl_spawn only) */
 };
 
 struct bl_choice {
@@ -161,8 +162,9 @@ struct bl_result {
 
 /*
  * Runs the program `helper` (kxen-pygrub) on disk in a child that drops to
- * an unprivileged user with resource limits, kills it after timeout_ms,
- * and takes the kernel and ramdisk back from memory files.  err gets the
+ * an unprivileged user with resource limits, kills it (and anything it
+ * started) after timeout_ms, and takes the kernel and ramdisk back from
+ * memory files, at most BL_MAX_KERNEL and opt->max_ramdisk bytes.  err gets the
  * helper's own message on failure ("no bootloader configuration and no
  * kernel in /boot ...").
  */

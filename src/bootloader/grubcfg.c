@@ -44,10 +44,24 @@ struct parser {
 	size_t errlen;
 };
 
+/* Copies at most len - 1 bytes: titles and ids longer than that are cut. */
+static void copy_cut(char *dst, size_t len, const char *src)
+{
+	size_t n = strnlen(src, len - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* The first thing ignored, for the caller to show ("what" is cut short). */
 static void warn(struct bl_menu *m, const char *fmt, const char *what)
 {
-	if (!m->warning[0])
-		snprintf(m->warning, sizeof m->warning, fmt, what);
+	char cut[64];
+
+	if (!m->warning[0]) {
+		copy_cut(cut, sizeof cut, what);
+		snprintf(m->warning, sizeof m->warning, fmt, cut);
+	}
 }
 
 /* ---- words ------------------------------------------------------------------ */
@@ -144,7 +158,7 @@ static void item_from(const struct stmt *st, struct bl_item *it)
 		if (!w->quoted && w->text[0] == '-' && w->text[1] == '-') {
 			bool takes_arg = strcmp(w->text, "--unrestricted") != 0;
 			if (!strcmp(w->text, "--id") && i + 1 < st->n)
-				snprintf(it->id, sizeof it->id, "%s", st->w[i + 1].text);
+				copy_cut(it->id, sizeof it->id, st->w[i + 1].text);
 			if (takes_arg)
 				i++;
 			continue;
@@ -152,7 +166,7 @@ static void item_from(const struct stmt *st, struct bl_item *it)
 		if (w->variable) {
 			/* Debian: $menuentry_id_option 'gnulinux-simple-<uuid>' */
 			if (strstr(w->text, "menuentry_id_option") && i + 1 < st->n) {
-				snprintf(it->id, sizeof it->id, "%s", st->w[i + 1].text);
+				copy_cut(it->id, sizeof it->id, st->w[i + 1].text);
 				i++;
 			}
 			continue;
@@ -160,7 +174,7 @@ static void item_from(const struct stmt *st, struct bl_item *it)
 		if (bare(st, i, "{"))
 			break;
 		if (!have_title) {
-			snprintf(it->title, sizeof it->title, "%s", w->text);
+			copy_cut(it->title, sizeof it->title, w->text);
 			have_title = true;
 		}
 	}

@@ -210,7 +210,10 @@ static int spawn_helper(const char *helper, char *const argv[], int kfd, int rfd
 	/* kxend blocks signals for its signalfd: the child must not inherit that. */
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	/* Its own process group: whatever it starts is stopped with it. */
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+				 POSIX_SPAWN_SETPGROUP);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out_w, 1);
 	posix_spawn_file_actions_adddup2(&fa, err_w, 2);
@@ -227,8 +230,10 @@ int bl_spawn(const char *helper, const char *disk, const struct bl_options *opt,
 {
 	struct capture *cap = NULL;
 	int kfd = -1, rfd = -1, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	char entry_arg[BL_MAX_TITLE + 16], args_arg[BL_MAX_ARGS + 16];
-	char *argv[10];
+	char entry_arg[BL_MAX_TITLE + 16], args_arg[BL_MAX_ARGS + 16], max_arg[48];
+	uint64_t max_ramdisk = opt && opt->max_ramdisk && opt->max_ramdisk < BL_MAX_RAMDISK ?
+			       opt->max_ramdisk : BL_MAX_RAMDISK;
+	char *argv[12];
 	int argc = 0, rc, status;
 	pid_t pid = -1;
 
@@ -239,6 +244,8 @@ int bl_spawn(const char *helper, const char *disk, const struct bl_options *opt,
 	argv[argc++] = "--quiet";
 	argv[argc++] = "--kernel-fd=3";
 	argv[argc++] = "--ramdisk-fd=4";
+	snprintf(max_arg, sizeof max_arg, "--max-ramdisk=%llu", (unsigned long long)max_ramdisk);
+	argv[argc++] = max_arg;
 	if (opt && opt->entry) {
 		snprintf(entry_arg, sizeof entry_arg, "--entry=%s", opt->entry);
 		argv[argc++] = entry_arg;
@@ -281,6 +288,7 @@ int bl_spawn(const char *helper, const char *disk, const struct bl_options *opt,
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	kill(-pid, SIGKILL);    /* the group: nothing it left behind lives on */
 	pid = -1;
 	if (rc) {
 		rc = bl_fail(err, errlen, rc, rc == -ETIMEDOUT ? "the bootloader took longer "
@@ -312,7 +320,7 @@ int bl_spawn(const char *helper, const char *disk, const struct bl_options *opt,
 		rc = take_memfd(kfd, BL_MAX_KERNEL, true, &res->kernel, &res->kernel_len, "kernel",
 				err, errlen);
 	if (!rc)
-		rc = take_memfd(rfd, BL_MAX_RAMDISK, false, &res->ramdisk, &res->ramdisk_len,
+		rc = take_memfd(rfd, max_ramdisk, false, &res->ramdisk, &res->ramdisk_len,
 				"ramdisk", err, errlen);
 	if (rc)
 		bl_result_free(res);

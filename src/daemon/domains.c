@@ -441,13 +441,17 @@ static void pygrub_path(char *buf, size_t len)
 		snprintf(slash + 1, len - (size_t)(slash + 1 - buf), "kxen-pygrub");
 }
 
-#define BOOTLOADER_TIMEOUT_MS 60000
+/* kxend waits for it (a few hundred ms for a Debian disk): the bound is
+ * what a hostile disk can cost the control loop. */
+#define BOOTLOADER_TIMEOUT_MS 20000
 
 /* pygrub's part of a create: what the guest's disk says to boot. */
 static int run_bootloader(const struct domain_create_req *req, struct bl_result *boot,
 			  char *err, size_t errlen)
 {
-	struct bl_options opt = { .entry = req->bootentry, .args = req->cmdline };
+	/* An initrd larger than the guest's memory could never be loaded. */
+	struct bl_options opt = { .entry = req->bootentry, .args = req->cmdline,
+				  .max_ramdisk = req->memory_mib << 20 };
 	char helper[PATH_MAX], why[768];
 	int rc;
 

@@ -14,6 +14,8 @@
  *                        root=/extra=/cmdline=, as libxl passes them)
  *   --kernel-fd/--ramdisk-fd, -k/--kernel-out, -r/--ramdisk-out
  *                        where the kernel and the (concatenated) initrds go
+ *   --max-ramdisk=BYTES  refuse initrds larger than that in all (the
+ *                        guest's memory; default 1 GiB)
  *   -q, --quiet          accepted for pygrub's sake (there is no menu UI)
  *
  * On success prints "key value" lines: kernel, ramdisk (if any), args,
@@ -98,7 +100,7 @@ static int drop_privileges(void)
 {
 	if (LIMIT_MEMORY)
 		set_limit(RLIMIT_AS, 1ull << 30);
-	set_limit(RLIMIT_CPU, 60);
+	set_limit(RLIMIT_CPU, 15);
 	set_limit(RLIMIT_FSIZE, BL_MAX_RAMDISK + BL_MAX_KERNEL);
 	set_limit(RLIMIT_CORE, 0);
 	set_limit(RLIMIT_NOFILE, 32);
@@ -153,6 +155,7 @@ int main(int argc, char **argv)
 		{ "ramdisk-fd", required_argument, NULL, 'R' },
 		{ "kernel-out", required_argument, NULL, 'k' },
 		{ "ramdisk-out", required_argument, NULL, 'r' },
+		{ "max-ramdisk", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -161,7 +164,7 @@ int main(int argc, char **argv)
 	struct bl_fs *fs;
 	bool list = false, dry = false;
 	int kfd = -1, rfd = -1, ch, fd;
-	uint64_t size;
+	uint64_t size, max_ramdisk = BL_MAX_RAMDISK, ramdisk_total = 0;
 	char err[1024];
 
 	while ((ch = getopt_long(argc, argv, "qnle:a:k:r:h", opts, NULL)) != -1) {
@@ -173,6 +176,11 @@ int main(int argc, char **argv)
 		case 'a': opt.args = optarg; break;
 		case 'K': kfd = atoi(optarg); break;
 		case 'R': rfd = atoi(optarg); break;
+		case 'M':
+			max_ramdisk = strtoull(optarg, NULL, 10);
+			if (!max_ramdisk || max_ramdisk > BL_MAX_RAMDISK)
+				max_ramdisk = BL_MAX_RAMDISK;
+			break;
 		case 'k':
 			if ((kfd = open_out(optarg)) < 0)
 				return fail("%s: %s", optarg, strerror(errno));
@@ -213,8 +221,10 @@ int main(int argc, char **argv)
 			if (rfd < 0)
 				return fail("the entry has an initrd: say where it goes "
 					    "(--ramdisk-fd or -r)%s%s", "", "");
-			if (bl_fs_copy_file(fs, c.initrd[i], BL_MAX_RAMDISK, rfd, &n, err, sizeof err))
+			if (bl_fs_copy_file(fs, c.initrd[i], max_ramdisk - ramdisk_total, rfd, &n, err,
+					    sizeof err))
 				return fail("%s%s", err, "");
+			ramdisk_total += n;
 		}
 	}
 	bl_fs_close(fs);

@@ -13,5 +13,7 @@ int main(void)
 					     nr_grubcfg_tests, NULL, NULL);
 	failed += _cmocka_run_group_tests("bootloader-disk", disk_tests, nr_disk_tests,
 					  disk_setup, disk_teardown);
+	failed += _cmocka_run_group_tests("bootloader-spawn", spawn_tests, nr_spawn_tests,
+					  spawn_setup, spawn_teardown);
 	return failed ? 1 : 0;
 }
