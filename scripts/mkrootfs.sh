@@ -258,11 +258,19 @@ mkdir -p "$root/etc/systemd/network"
 	fi
 } >"$root/etc/systemd/network/10-eth0.network"
 in_root systemctl enable systemd-networkd.service >/dev/null 2>&1
-# Timers that would wake the guest to do nothing useful in a test VM.
+# Units a PV guest does not need: timers that wake it for nothing, gettys
+# on virtual terminals nobody sees (hvc0 is the console).
 for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer \
-	systemd-firstboot.service; do
+	systemd-firstboot.service getty-static.service getty@tty1.service \
+	systemd-pstore.service e2scrub_reap.service; do
 	ln -sf /dev/null "$root/etc/systemd/system/$u"
 done
+# A guest's system calls trap to kxen, so a boot on a busy host can take
+# minutes: udev may announce /dev/hvc0 and /dev/xvda1 later than systemd's
+# 90 s default, which would fail the console getty and the root mount.
+mkdir -p "$root/etc/systemd/system.conf.d"
+printf '[Manager]\nDefaultDeviceTimeoutSec=15min\nDefaultTimeoutStartSec=15min\n' \
+	>"$root/etc/systemd/system.conf.d/kxen-slow-boot.conf"
 # ssh: root may log in with the key left next to the image.
 rm -f "$work/key" "$work/key.pub"
 ssh-keygen -q -t ed25519 -N '' -C kxen-rootfs -f "$work/key"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# e2e-timeout: 3600
 # The Debian 12 root-fs image of scripts/mkrootfs.sh, booted the way Xen
 # users boot such guests: bootloader="pygrub" and the image as xvda.
 #  1. pygrub's choice (the image's own kernel and initrd, grub.cfg's
@@ -11,8 +12,15 @@
 #
 # The image is built once and cached outside the checkout (see
 # scripts/mkrootfs.sh; CI builds it before `make test`); without it this
-# test is skipped.  The guest writes to a sparse copy, never to the cache.
+# test is skipped, and so it is with KXEN_SKIP_DEBIAN_BOOT=1 (CI's
+# sanitizer pass: tens of minutes of systemd under ASan prove nothing
+# pygrub.sh does not).  The guest writes to a sparse copy, never to the
+# cache.
 set -euo pipefail
+if [ "${KXEN_SKIP_DEBIAN_BOOT:-0}" = 1 ]; then
+	echo "skip: KXEN_SKIP_DEBIAN_BOOT=1"
+	exit 77
+fi
 source "$(dirname "$0")/xl-common.inc"
 IMG=$(scripts/mkrootfs.sh --path)
 [ -s "$IMG" ] || { echo "skip: no root-fs image at $IMG (run scripts/mkrootfs.sh as root)"; exit 77; }
@@ -75,7 +83,8 @@ wait_count() { # pattern count seconds
 	tail -n 40 "$log"
 	fail "timed out waiting for $2 x: $1"
 }
-wait_count "Reached target.*Multi-User System" 1 900
+# Each guest system call traps to kxen: a boot takes minutes on a busy host.
+wait_count "Reached target.*Multi-User System" 1 1500
 wait_count "root@kxen-debian" 1 300
 sleep 2
 printf 'echo kxen-persist-$((6*7)) > /root/persist.txt; sync; echo WROTE-$((1+1))\n' >&3
@@ -83,7 +92,7 @@ wait_count "WROTE-2" 1 120
 echo "ok: systemd reached multi-user; the guest wrote a file"
 printf 'systemctl reboot\n' >&3
 wait_count "Linux version ${kver:-6.1}" 2 600
-wait_count "Reached target.*Multi-User System" 2 900
+wait_count "Reached target.*Multi-User System" 2 1500
 wait_count "root@kxen-debian" 2 300
 sleep 2
 printf 'echo "GOT[$(cat /root/persist.txt)]"\n' >&3
