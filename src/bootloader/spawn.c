@@ -240,6 +240,10 @@ int bl_spawn(const char *helper, const char *disk, const struct bl_options *opt,
 	memset(res, 0, sizeof *res);
 	if (opt && opt->args && strlen(opt->args) >= BL_MAX_ARGS)
 		return bl_fail(err, errlen, -E2BIG, "the command line is too long");
+	/* Said here: not every posix_spawn reports a failed exec. */
+	if (access(helper, X_OK))
+		return bl_fail(err, errlen, -errno, "cannot run the bootloader %s: %s", helper,
+			       strerror(errno));
 	argv[argc++] = (char *)helper;
 	argv[argc++] = "--quiet";
 	argv[argc++] = "--kernel-fd=3";
