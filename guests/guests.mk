@@ -11,7 +11,7 @@ guests_saved_goal := $(.DEFAULT_GOAL)
 
 GUEST_NAMES := hello hypercall-page cpuid traps mmu events time multicall \
                smp hostile user idle bench-trap
-GUEST_NAMES += spin latency
+GUEST_NAMES += spin latency hvframes stalepte longbatch ldt
 GUESTS := $(foreach g,$(GUEST_NAMES),$(BUILD)/guests/$(g).elf)
 
 GUEST_CC ?= $(CC)

@@ -271,6 +271,9 @@ struct mmu_update {
 #define MMU_NORMAL_PT_UPDATE        0
 #define MMU_MACHPHYS_UPDATE         1
 #define MMU_PT_UPDATE_PRESERVE_AD   2
+/* In the count of mmu_update / mmuext_op: a continuation of a preempted
+ * batch; *done holds the entries already done. */
+#define MMU_UPDATE_PREEMPTED 0x80000000u
 #define MMU_PT_UPDATE_NO_TRANSLATE  3
 
 struct mmuext_op {

@@ -54,11 +54,45 @@ struct evtchn {
 	uint32_t remote_port;
 };
 
-/* ---- vCPU ---------------------------------------------------------------- */
-struct ptw_entry {
-	uint64_t va, val;
+/* ---- trap accounting (trapstat.c) ------------------------------------------ */
+/* Kind numbers: one space for every row of the table. */
+enum {
+	TS_EXC = 0,                        /* + exception vector (0-31) */
+	TS_HC = 32,                        /* + hypercall number (0-63) */
+	TS_SUB = TS_HC + 64,               /* + slot * TS_SUB_PER_SLOT + sub-op */
+	TS_NR_SUB_SLOTS = 11,
+	TS_SUB_PER_SLOT = 32,
+	TS_EMUL = TS_SUB + TS_NR_SUB_SLOTS * TS_SUB_PER_SLOT, /* + TS_EMUL_* */
+	TS_NR_EMUL = 16,
+	TS_MISC = TS_EMUL + TS_NR_EMUL,    /* + TS_MISC_* */
+	TS_NR_MISC = 16,
+	TS_MC = TS_MISC + TS_NR_MISC,      /* + hypercall number, inside multicalls */
+	TS_NR = TS_MC + 64,
+	TS_RIP_SLOTS = 512,
 };
+enum {
+	TS_EMUL_CPUID, TS_EMUL_RDMSR, TS_EMUL_WRMSR, TS_EMUL_RDTSC, TS_EMUL_MOVCR,
+	TS_EMUL_MOVDR, TS_EMUL_IN, TS_EMUL_OUT, TS_EMUL_CLISTI, TS_EMUL_CACHE,
+	TS_EMUL_SYS, TS_EMUL_OTHER,
+};
+/* Exits first (< TS_MISC_UPCALL), then count-only events. */
+enum {
+	TS_MISC_SYSCALL, TS_MISC_PTWR, TS_MISC_ASYNC, TS_MISC_OTHER, TS_MISC_BAD_HC,
+	TS_MISC_UPCALL, TS_MISC_PTW_REPLAY, TS_MISC_PTW_SYNC,
+};
+struct trapstat_rip_slot {
+	uint64_t rip, count;
+	unsigned kind;
+};
+struct trapstat {
+	uint64_t exits;
+	uint64_t count[TS_NR];
+	uint64_t ns[TS_NR];
+	struct trapstat_rip_slot rips[TS_RIP_SLOTS];
+};
+_Static_assert(TS_NR <= TRAPSTAT_MAX_ROWS, "trapstat rows");
 
+/* ---- vCPU ---------------------------------------------------------------- */
 struct dispatcher;
 struct dispatch_vcpu;
 struct dispatch_dom;
@@ -84,12 +118,15 @@ struct vcpu {
 	unsigned gdt_ents;
 	uint64_t ldt_base;
 	unsigned ldt_ents;
+	uint64_t ldt_frames[HV_LDT_PAGES]; /* typed FT_SEG while loaded */
+	unsigned ldt_nframes;
 	uint64_t debugreg[8];
 	uint64_t vm_cr0_ts;
 	uint64_t guest_cr4;
 	unsigned iopl;
 	struct vcpu_info *vinfo;           /* legacy slot or registered area */
 	bool vinfo_registered;
+	uint64_t vinfo_mfn;                /* registered: held writable (mm_get_writable) */
 	uint64_t runstate_va;              /* guest VA, 0 = none */
 	struct vcpu_runstate_info runstate;
 
@@ -105,8 +142,12 @@ struct vcpu {
 	struct kvm_regs *regs;             /* sync-regs views in kvm.run */
 	struct kvm_sregs *sregs;
 	struct x86_trap_frame *frame;      /* host pointer into the IST stack */
-	struct ptw_entry *ptw;             /* scratch page: pending PT stores */
+	uint64_t *ptw;                     /* scratch page: direct-map VAs of PT entries to re-store */
 	unsigned ptw_count;
+	/* A queued store dropped a writable mapping / a page-table use of a
+	 * frame: until it is re-stored at CPL0 the shadow tables still have
+	 * the old entry, so the frame must not change type (see mm.c). */
+	bool ptw_dropped_rw, ptw_dropped_type;
 	uint64_t ptw_flush;                /* 0 none, 1 full, else VA */
 	atomic_bool flush_pending;         /* a remote TLB flush was requested */
 	atomic_bool running;               /* inside KVM_RUN */
@@ -118,6 +159,10 @@ struct vcpu {
 	pthread_cond_t wake_cond;
 	atomic_bool kicked;
 	bool resume_pending;               /* the trap frame holds state to resume */
+	/* The hypercall stopped early (hypercall_continue): it is re-issued
+	 * with these arguments when the vCPU next runs. */
+	bool hc_preempted;
+	uint64_t hc_args[6];
 	bool rekick;                       /* interrupted inside a stub */
 	uint64_t cpu_time_ns;
 	int64_t run_started_ns;
@@ -132,7 +177,37 @@ struct vcpu {
 	bool yield_pending;                /* SCHEDOP_yield: leave at the loop top */
 	atomic_bool preempt;               /* the scheduler wants the pCPU back */
 	atomic_bool dispatch_waiting;      /* in dispatch_run_begin */
+
+	/* Trap accounting: the table, and the exit being handled. */
+	struct trapstat *ts;
+	unsigned ts_kind;
+	int ts_sub;                        /* detail row, -1 none */
+	uint64_t ts_rip;
 };
+
+/* ---- PIT channel 2 (pit.c) ------------------------------------------------ */
+struct pit2 {
+	pthread_mutex_t lock;
+	uint32_t reload;          /* 1-0x10000 */
+	uint8_t mode;             /* 0-5 */
+	uint8_t rw;               /* access mode: 1 LSB, 2 MSB, 3 LSB then MSB */
+	bool gate, speaker;       /* port 0x61 bits 0 and 1 */
+	bool write_msb_next, read_msb_next;
+	uint8_t write_lsb;
+	uint8_t latched;          /* access mode of a latched count, 0 = none */
+	bool latch_msb_next;
+	uint16_t latch;
+	bool status_latched;
+	uint8_t status;
+	int64_t load_ns;          /* host time counting (re)started */
+	int64_t stopped_at;       /* host time the gate last went low */
+	int64_t paused_ns;        /* gate-low time since load (modes 0, 4) */
+};
+void pit_init(struct pit2 *p);
+void pit_destroy(struct pit2 *p);
+bool pit_port(uint16_t port);
+uint8_t pit_read(struct pit2 *p, uint16_t port, int64_t now_ns);
+void pit_write(struct pit2 *p, uint16_t port, uint8_t val, int64_t now_ns);
 
 /* ---- domain -------------------------------------------------------------- */
 struct domain {
@@ -159,7 +234,9 @@ struct domain {
 	uint32_t virq_port[MAX_VCPUS][NR_VIRQS];
 	uint32_t store_port, console_port;
 	uint64_t store_mfn, console_mfn;
+	bool rings_held;                   /* both held writable (mm_get_writable) */
 
+	struct pit2 pit;                   /* ports 0x42, 0x43, 0x61 */
 	unsigned grant_frames;             /* frames set up by the guest */
 	atomic_bool dying;
 	atomic_bool paused;
@@ -197,14 +274,21 @@ long do_mmuext_op(struct vcpu *v, uint64_t ops, uint64_t count, uint64_t done_va
 long do_update_va_mapping(struct vcpu *v, uint64_t va, uint64_t val, uint64_t flags);
 int mm_pin_initial(struct domain *d, uint64_t l4_mfn);
 int mm_get_root(struct domain *d, uint64_t mfn);
+/* Hold / release a frame the daemon writes into (d->lock held). */
+int mm_get_writable(struct domain *d, uint64_t mfn);
+void mm_put_writable(struct domain *d, uint64_t mfn);
 void mm_put_root(struct domain *d, uint64_t mfn);
 /* Emulate a kernel write to a read-only page-table page; 1 = handled. */
 int mm_ptwr_fault(struct vcpu *v, uint64_t va, uint64_t err);
 /* Store a validated L1 entry for the emulated write path (d->lock held). */
 int mm_ptwr_store(struct vcpu *v, uint64_t maddr, uint64_t old, uint64_t val, bool atomic);
 bool mm_is_l1(struct domain *d, uint64_t maddr);
-/* Queue a store for the vCPU to execute at CPL0 (after a host write). */
-int ptw_queue(struct vcpu *v, uint64_t maddr, uint64_t val);
+/* A descriptor at maddr changed (update_descriptor, d->lock held):
+ * refresh every loaded LDT copy of that frame. */
+void mm_ldt_refresh(struct domain *d, uint64_t maddr, uint64_t desc);
+/* Queue the entry at maddr, just written by the host, for the vCPU to
+ * re-store at CPL0 (its current value, whatever it is by then). */
+int ptw_queue(struct vcpu *v, uint64_t maddr);
 /* Execute the pending queue now (costs a VM entry). */
 int ptw_flush_now(struct vcpu *v);
 void tlb_flush_request(struct vcpu *v, bool full, uint64_t va, bool all_vcpus, const uint8_t *mask,
@@ -234,6 +318,14 @@ int vcpu_bounce(struct vcpu *v, unsigned vector, bool has_err, uint64_t err);
 
 /* hypercall.c */
 long hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t a[6], bool in_multicall);
+/* Whether a long hypercall should stop now and continue later: the
+ * scheduler wants the pCPU back, an unmasked event or a timer is due, a
+ * TLB flush was requested, or the domain is dying or paused. */
+bool hypercall_preempt_check(struct vcpu *v);
+/* Stop the current hypercall here: it is issued again with `args` (the
+ * guest's RIP is rewound to its syscall, or a multicall entry rewritten).
+ * Returns nr, which the caller returns. */
+long hypercall_continue(struct vcpu *v, uint64_t nr, const uint64_t args[6]);
 /* Whether the last hypercall asked to skip the normal return path. */
 #define HC_NORETURN (-0x7fffffffL)   /* iret etc.: registers already set */
 
@@ -288,6 +380,22 @@ static inline bool dispatch_must_leave(struct vcpu *v, int64_t now)
 {
 	return atomic_load(&v->preempt) || now >= v->slice_end;
 }
+
+/* trapstat.c: written by the vCPU's own thread only. */
+int trapstat_alloc(struct vcpu *v);
+void trapstat_free(struct vcpu *v);
+bool trapstat_kind_is_exit(unsigned kind);
+/* An exit starts: its default kind and the guest RIP it is charged to. */
+void trapstat_begin_exit(struct vcpu *v, unsigned kind, uint64_t rip);
+/* A handler found out what the exit really was. */
+void trapstat_set_kind(struct vcpu *v, unsigned kind);
+void trapstat_hypercall(struct vcpu *v, uint64_t nr, const uint64_t a[6], bool in_multicall);
+/* Charge a hypercall exit to its call site (see trapstat.c). */
+void trapstat_hypercall_site(struct vcpu *v, uint64_t ret, uint64_t rsp);
+void trapstat_mmuext_cmd(struct vcpu *v, unsigned cmd);
+/* Count an event that is not an exit of its own. */
+void trapstat_note(struct vcpu *v, unsigned kind);
+void trapstat_end_exit(struct vcpu *v, uint64_t ns);
 
 /* emulate.c */
 int emulate_priv_op(struct vcpu *v, unsigned vector);

@@ -175,4 +175,30 @@ int domain_cpupool(struct domain *d);
  * pCPUs.  Weight and cap go with it.  -ENOENT, -EINVAL (pool has no pCPU). */
 int domain_cpupool_move(struct domain *d, int id);
 
+/* ---- trap accounting (trapstat.c) ----------------------------------------
+ * Every exit of a vCPU to the daemon is counted by kind with the time the
+ * daemon spent on it; detail rows (is_exit false) break hypercalls down by
+ * sub-op or batch size and count events that are not exits of their own. */
+struct trapstat_row {
+	unsigned kind;
+	bool is_exit;            /* one row per exit: these sum to the total */
+	uint64_t count;
+	uint64_t ns;             /* time spent in the daemon */
+};
+/* Rows with a non-zero count, in kind order; vcpu -1 sums every vCPU.
+ * Returns how many, or -ENOENT for a vCPU the domain does not have. */
+int domain_trapstat(struct domain *d, int vcpu, struct trapstat_row *out, int max);
+/* The hottest (kind, guest RIP) pairs, most frequent first. */
+struct trapstat_hot {
+	unsigned kind;
+	uint64_t rip;            /* for hypercalls: the return address */
+	uint64_t count;
+};
+int domain_trapstat_hot(struct domain *d, int vcpu, struct trapstat_hot *out, int max);
+/* Exits of all vCPUs since the domain was created. */
+uint64_t domain_trap_count(struct domain *d);
+/* A kind's name: "exc #PF", "hc mmu_update", "  mmuext_op/3", "emul cpuid" ... */
+void trapstat_kind_name(unsigned kind, char *buf, size_t len);
+#define TRAPSTAT_MAX_ROWS 640
+
 #endif

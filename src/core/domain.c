@@ -159,10 +159,49 @@ static int boot_vcpu0(struct domain *d, const struct pv_build_result *res, char 
 	return 0;
 }
 
+/*
+ * The daemon writes into the xenstore and console rings (replies, console
+ * input): hold them as writable pages for the domain's life, so the guest
+ * can never turn one into a page table and have us forge its entries.
+ */
+static int hold_toolstack_rings(struct domain *d)
+{
+	int rc = 0;
+	pthread_mutex_lock(&d->lock);
+	if (d->store_mfn)
+		rc = mm_get_writable(d, d->store_mfn);
+	if (!rc && d->console_mfn) {
+		rc = mm_get_writable(d, d->console_mfn);
+		if (rc && d->store_mfn)
+			mm_put_writable(d, d->store_mfn);
+	}
+	d->rings_held = !rc;
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+/* Drop what the daemon held writable (after the vCPU threads stopped). */
+static void release_held_frames(struct domain *d)
+{
+	if (!d->frames)
+		return;
+	for (unsigned i = 0; i < MAX_VCPUS; i++)
+		if (d->vcpus[i] && d->vcpus[i]->vinfo_registered)
+			mm_put_writable(d, d->vcpus[i]->vinfo_mfn);
+	if (d->rings_held) {
+		if (d->store_mfn)
+			mm_put_writable(d, d->store_mfn);
+		if (d->console_mfn)
+			mm_put_writable(d, d->console_mfn);
+		d->rings_held = false;
+	}
+}
+
 static void domain_free(struct domain *d)
 {
 	for (unsigned i = 0; i < MAX_VCPUS; i++)
 		vcpu_stop_thread(d->vcpus[i]);
+	release_held_frames(d);
 	dispatch_remove_domain(d);
 	for (unsigned i = 0; i < MAX_VCPUS; i++)
 		vcpu_destroy(d->vcpus[i]);
@@ -172,6 +211,7 @@ static void domain_free(struct domain *d)
 	if (d->hv)
 		munmap(d->hv, d->hvl.size);
 	free(d->frames);
+	pit_destroy(&d->pit);
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->state_cond);
 	pthread_mutex_destroy(&d->state_lock);
@@ -204,6 +244,7 @@ int domain_create(const struct domain_params *p, struct domain **out, char *err,
 	d->max_vcpus = max_vcpus;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_mutex_init(&d->state_lock, NULL);
+	pit_init(&d->pit);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->state_cond, &ca);
@@ -248,6 +289,11 @@ int domain_create(const struct domain_params *p, struct domain **out, char *err,
 		goto out;
 	d->store_mfn = res.store_mfn;
 	d->console_mfn = res.console_mfn;
+	rc = hold_toolstack_rings(d);
+	if (rc) {
+		fail(err, errlen, rc, "the toolstack's ring frames are not plain RAM");
+		goto out;
+	}
 	rc = boot_vcpu0(d, &res, err, errlen);
 	if (rc)
 		goto out;

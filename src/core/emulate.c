@@ -175,24 +175,36 @@ static int cb_cpuid(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 	return X86EMU_CB_OK;
 }
 
-/* A domU owns no I/O ports: reads see all-ones, writes vanish (Xen). */
+/* A domU owns no I/O ports: reads see all-ones and writes vanish, as on
+ * Xen -- except the PIT channel 2 ports, which Xen's optional PV PIT
+ * serves (pit.c says why kxen always offers it).  Like Xen, a wide access
+ * is served byte by byte. */
 static int cb_port_in(void *ctx, uint16_t port, unsigned size, uint32_t *val)
 {
 	struct vcpu *v = ctx;
-	(void)port;
+	uint32_t data = 0;
 	if (!v->iopl)
 		return X86EMU_CB_GP;
-	*val = size == 4 ? 0xffffffffu : size == 2 ? 0xffffu : 0xffu;
+	for (unsigned i = 0; i < size; i++) {
+		uint16_t p = (uint16_t)(port + i);
+		uint8_t b = pit_port(p) ? pit_read(&v->d->pit, p, now_ns()) : 0xff;
+		data |= (uint32_t)b << (8 * i);
+	}
+	*val = data;
 	return X86EMU_CB_OK;
 }
 
 static int cb_port_out(void *ctx, uint16_t port, unsigned size, uint32_t val)
 {
 	struct vcpu *v = ctx;
-	(void)port;
-	(void)size;
-	(void)val;
-	return v->iopl ? X86EMU_CB_OK : X86EMU_CB_GP;
+	if (!v->iopl)
+		return X86EMU_CB_GP;
+	for (unsigned i = 0; i < size; i++) {
+		uint16_t p = (uint16_t)(port + i);
+		if (pit_port(p))
+			pit_write(&v->d->pit, p, (uint8_t)(val >> (8 * i)), now_ns());
+	}
+	return X86EMU_CB_OK;
 }
 
 static int cb_wbinvd(void *ctx)
@@ -302,6 +314,37 @@ static int finish(struct vcpu *v, enum x86emu_status st, struct x86emu_regs *e,
 	}
 }
 
+/* Which row of the trap table an emulated instruction is counted in. */
+static unsigned emul_class(const struct x86emu_insn *i)
+{
+	if (i->map == X86EMU_MAP_0F) {
+		switch (i->opcode) {
+		case 0xa2: return TS_EMUL_CPUID;
+		case 0x32: return TS_EMUL_RDMSR;
+		case 0x30: return TS_EMUL_WRMSR;
+		case 0x31: return TS_EMUL_RDTSC;
+		case 0x20: case 0x22: return TS_EMUL_MOVCR;
+		case 0x21: case 0x23: return TS_EMUL_MOVDR;
+		case 0x08: case 0x09: return TS_EMUL_CACHE;
+		case 0x01: return TS_EMUL_SYS;
+		case 0x0b: return TS_EMUL_CPUID;   /* ud2 of the forced-CPUID prefix */
+		default: return TS_EMUL_OTHER;
+		}
+	}
+	if (i->map != X86EMU_MAP_ONE)
+		return TS_EMUL_OTHER;
+	switch (i->opcode) {
+	case 0xe4: case 0xe5: case 0xec: case 0xed: case 0x6c: case 0x6d:
+		return TS_EMUL_IN;
+	case 0xe6: case 0xe7: case 0xee: case 0xef: case 0x6e: case 0x6f:
+		return TS_EMUL_OUT;
+	case 0xfa: case 0xfb:
+		return TS_EMUL_CLISTI;
+	default:
+		return TS_EMUL_OTHER;
+	}
+}
+
 int emulate_priv_op(struct vcpu *v, unsigned vector)
 {
 	struct x86emu_regs e;
@@ -314,7 +357,12 @@ int emulate_priv_op(struct vcpu *v, unsigned vector)
 			return 0;
 	}
 	regs_in(v, &e);
-	return finish(v, x86emu_emulate_priv(&e, &emu_ops, v, &out), &e, &out);
+	memset(&out, 0, sizeof out);
+	enum x86emu_status st = x86emu_emulate_priv(&e, &emu_ops, v, &out);
+	int handled = finish(v, st, &e, &out);
+	if (handled && out.insn.len)
+		trapstat_set_kind(v, TS_EMUL + emul_class(&out.insn));
+	return handled;
 }
 
 int mm_ptwr_fault(struct vcpu *v, uint64_t va, uint64_t err)

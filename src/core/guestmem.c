@@ -5,7 +5,9 @@
  * address space.  We translate them by walking the guest's page tables in
  * host memory (always current), and require every level to be present and
  * user-accessible (the PV kernel runs at CPL3, so everything it may touch
- * has USER set), writable for stores.  Each page is checked separately, so
+ * has USER set), writable for stores.  A store is made under d->lock, so
+ * the frame cannot turn into a page table between the check and the write
+ * (the runstate area, bounce frames and hypercall results all land here).  Each page is checked separately, so
  * a buffer may span pages.  Addresses in the hypervisor's range are refused.
  */
 #include <errno.h>
@@ -93,15 +95,22 @@ static int copy_common(struct vcpu *v, uint64_t va, void *buf, size_t len, bool 
 		return -EFAULT;
 	while (len) {
 		uint8_t *host;
-		size_t avail;
+		size_t avail = 0;
+		/* A store goes through a writable mapping, so into a frame that
+		 * is no page table; d->lock keeps it so until the store is done
+		 * (page types change only under it). */
+		if (write)
+			pthread_mutex_lock(&v->d->lock);
 		int rc = translate(v->d, v->kernel_root, va, write, &host, &avail);
+		size_t n = MIN(avail, len);
+		if (!rc && write)
+			memcpy(host, p, n);
+		else if (!rc)
+			memcpy(p, host, n);
+		if (write)
+			pthread_mutex_unlock(&v->d->lock);
 		if (rc)
 			return rc;
-		size_t n = MIN(avail, len);
-		if (write)
-			memcpy(host, p, n);
-		else
-			memcpy(p, host, n);
 		p += n;
 		va += n;
 		len -= n;

@@ -100,6 +100,9 @@ static long hc_xen_version(struct vcpu *v, const uint64_t a[6])
 	}
 }
 
+/* Entries handled between two preemption checks of a long list. */
+#define PREEMPT_EVERY 64
+
 static long hc_set_trap_table(struct vcpu *v, const uint64_t a[6])
 {
 	struct trap_info t;
@@ -107,10 +110,12 @@ static long hc_set_trap_table(struct vcpu *v, const uint64_t a[6])
 		memset(v->traps, 0, sizeof v->traps);
 		return 0;
 	}
-	/* Like Xen: read until the terminating entry or a fault. */
+	/* Like Xen: read until the terminating entry or a fault; a long
+	 * list continues from the next entry. */
 	for (uint64_t i = 0;; i++) {
-		if ((i & 1023) == 1023 && atomic_load(&v->d->dying))
-			return -EINTR;
+		if (i && i % PREEMPT_EVERY == 0 && hypercall_preempt_check(v))
+			return hypercall_continue(v, __HYPERVISOR_set_trap_table,
+						  (uint64_t[6]){ a[0] + i * sizeof t });
 		if (guest_copy_from(v, &t, a[0] + i * sizeof t, sizeof t))
 			return -EFAULT;
 		if (t.address == 0)
@@ -302,8 +307,10 @@ static long hc_update_descriptor(struct vcpu *v, const uint64_t a[6])
 		rc = -EINVAL;
 	else
 		memcpy(v->d->ram + maddr, &desc, 8);
-	if (!rc)
+	if (!rc) {
 		gdt_refresh_entry(v->d, maddr, desc);
+		mm_ldt_refresh(v->d, maddr, desc);
+	}
 	pthread_mutex_unlock(&v->d->lock);
 	return rc;
 }
@@ -394,6 +401,7 @@ static const hypercall_fn hypercall_table[XEN_NR_HYPERCALLS] = {
 
 long hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t a[6], bool in_multicall)
 {
+	trapstat_hypercall(v, nr, a, in_multicall);
 	if (nr >= XEN_NR_HYPERCALLS || !hypercall_table[nr])
 		return -ENOSYS;
 	/* iret inside a multicall would rewrite the frame mid-batch. */
@@ -402,19 +410,59 @@ long hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t a[6], bool i
 	return hypercall_table[nr](v, a);
 }
 
+bool hypercall_preempt_check(struct vcpu *v)
+{
+	struct vcpu_info *vi = v->vinfo;
+	int64_t now = now_ns(), deadline;
+
+	if (atomic_load(&v->d->dying) || atomic_load(&v->d->paused) ||
+	    atomic_load(&v->flush_pending) || dispatch_must_leave(v, now))
+		return true;
+	deadline = time_next_deadline(v);
+	if (deadline > 0 && deadline <= now)
+		return true;
+	return __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) &&
+	       !vi->evtchn_upcall_mask && v->event_cb;
+}
+
+long hypercall_continue(struct vcpu *v, uint64_t nr, const uint64_t args[6])
+{
+	v->hc_preempted = true;
+	memcpy(v->hc_args, args, sizeof v->hc_args);
+	return (long)nr;
+}
+
+/*
+ * As in Xen: nr_calls is 32 bits; the batch stops between entries when
+ * preemption is due and continues with the list advanced.  A sub-call that
+ * is itself preempted has its new arguments written back into its entry,
+ * and the multicall continues from that entry.
+ */
 static long hc_multicall(struct vcpu *v, const uint64_t a[6])
 {
-	uint64_t list = a[0], nr = a[1];
-	for (uint64_t i = 0; i < nr; i++) {
+	uint64_t list = a[0];
+	uint32_t nr = (uint32_t)a[1];
+	for (uint32_t i = 0; i < nr; i++) {
 		struct multicall_entry e;
-		uint64_t va = list + i * sizeof e;
-		if (atomic_load(&v->d->dying))
-			return -EINTR;
+		uint64_t va = list + (uint64_t)i * sizeof e;
+		if (i && hypercall_preempt_check(v))
+			return hypercall_continue(v, __HYPERVISOR_multicall,
+						  (uint64_t[6]){ va, nr - i });
 		if (guest_copy_from(v, &e, va, sizeof e))
 			return -EFAULT;
 		e.result = (uint64_t)hypercall_dispatch(v, e.op, e.args, true);
-		if (guest_copy_to(v, va + offsetof(struct multicall_entry, result), &e.result, 8))
+		if (guest_copy_to(v, va + offsetof(struct multicall_entry, result), &e.result, 8)) {
+			v->hc_preempted = false;
 			return -EFAULT;
+		}
+		if (v->hc_preempted) {
+			v->hc_preempted = false;
+			memcpy(e.args, v->hc_args, sizeof e.args);
+			if (guest_copy_to(v, va, &e, sizeof e))
+				return -EFAULT;
+			return hypercall_continue(v, __HYPERVISOR_multicall,
+						  (uint64_t[6]){ va, nr - i });
+		}
 	}
 	return 0;
 }

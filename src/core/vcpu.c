@@ -250,14 +250,20 @@ static uint64_t ist_top(struct vcpu *v)
 	return hv_va(v->hvl.stack + HV_STACK_PAGES * PAGE_SIZE);
 }
 
-int ptw_queue(struct vcpu *v, uint64_t maddr, uint64_t val)
+/* Only addresses are queued: the stub re-stores each entry's current
+ * value, so the order of the queue and other vCPUs' stores do not matter. */
+int ptw_queue(struct vcpu *v, uint64_t maddr)
 {
+	uint64_t va = HV_DMAP_VA + (maddr & ~7ull);
+
+	if (v->ptw_count && v->ptw[v->ptw_count - 1] == va)
+		return 0;
 	if (v->ptw_count == HV_PTW_MAX) {
 		int rc = ptw_flush_now(v);
 		if (rc)
 			return rc;
 	}
-	v->ptw[v->ptw_count++] = (struct ptw_entry){ HV_DMAP_VA + maddr, val };
+	v->ptw[v->ptw_count++] = va;
 	return 0;
 }
 
@@ -276,6 +282,7 @@ int ptw_flush_now(struct vcpu *v)
 	v->regs->rip = hv_va(v->d->hvl.stubs + hv_stub_ptw_sync());
 	v->regs->rsp = ist_top(v) - 256;
 	regs_dirty(v);
+	trapstat_note(v, TS_MISC + TS_MISC_PTW_SYNC);
 	rc = run_once(v, true);
 	if (rc == 0 && v->kvm.run->exit_reason != KVM_EXIT_HLT)
 		rc = -EIO;
@@ -284,6 +291,7 @@ int ptw_flush_now(struct vcpu *v)
 	regs_dirty(v);
 	v->ptw_count = 0;
 	v->ptw_flush = 0;
+	v->ptw_dropped_rw = v->ptw_dropped_type = false;
 	if (rc)
 		domain_crash(v->d, "page-table store batch failed (exit %u)",
 			     v->kvm.run->exit_reason);
@@ -366,12 +374,14 @@ static void prepare_resume(struct vcpu *v)
 		v->ptw_flush = 1;
 	if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) &&
 	    !vi->evtchn_upcall_mask && v->event_cb) {
+		trapstat_note(v, TS_MISC + TS_MISC_UPCALL);
 		bounce_to(v, v->event_cb, false, 0, true);
 		regs_dirty(v);
 	}
 	if (atomic_load(&v->d->dying))
 		return;
 	if (v->ptw_count || v->ptw_flush) {
+		trapstat_note(v, TS_MISC + TS_MISC_PTW_REPLAY);
 		uint64_t *save = (uint64_t *)((uint8_t *)f - 40);
 		save[0] = v->regs->rax;
 		save[1] = v->regs->rcx;
@@ -385,6 +395,7 @@ static void prepare_resume(struct vcpu *v)
 		v->regs->rip = hv_va(v->d->hvl.stubs + hv_stub_ptw());
 		v->ptw_count = 0;
 		v->ptw_flush = 0;
+		v->ptw_dropped_rw = v->ptw_dropped_type = false;
 	} else {
 		v->regs->rsp = ist_top(v) - sizeof *f;
 		v->regs->rip = hv_va(v->d->hvl.stubs + hv_stub_iret());
@@ -399,12 +410,27 @@ static void handle_hypercall(struct vcpu *v)
 	uint64_t args[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
 
 	/* The syscall left the return address in rcx and flags in r11. */
+	trapstat_hypercall_site(v, r->rcx, f->rsp);
 	f->rip = r->rcx;
 	f->rflags = (r->r11 & ~(uint64_t)(X86_EFLAGS_IOPL | X86_EFLAGS_VM)) | X86_EFLAGS_IF;
 	f->cs = FLAT_KERNEL_CS;
 	f->ss = FLAT_KERNEL_SS;
-	long ret = hypercall_dispatch(v, r->rax, args, false);
-	if (ret != HC_NORETURN) {
+	uint64_t nr = r->rax;
+	long ret = hypercall_dispatch(v, nr, args, false);
+	if (v->hc_preempted) {
+		/* A continuation: back to the `syscall` (2 bytes), which issues
+		 * the call again with the advanced arguments. */
+		v->hc_preempted = false;
+		f->rip = r->rcx - 2;
+		r->rax = nr;
+		r->rdi = v->hc_args[0];
+		r->rsi = v->hc_args[1];
+		r->rdx = v->hc_args[2];
+		r->r10 = v->hc_args[3];
+		r->r8 = v->hc_args[4];
+		r->r9 = v->hc_args[5];
+		regs_dirty(v);
+	} else if (ret != HC_NORETURN) {
 		r->rax = (uint64_t)ret;
 		regs_dirty(v);
 	}
@@ -415,6 +441,8 @@ static void handle_user_syscall(struct vcpu *v)
 	struct kvm_regs *r = v->regs;
 	struct x86_trap_frame *f = v->frame;
 
+	trapstat_set_kind(v, TS_MISC + TS_MISC_SYSCALL);
+	v->ts_rip = r->rcx;
 	if (!v->syscall_cb) {
 		f->rip = r->rcx - 2;
 		f->rflags = r->r11;
@@ -438,8 +466,10 @@ static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 	switch (vec) {
 	case 14: {
 		uint64_t cr2 = v->sregs->cr2;
-		if (v->in_kernel && (err & 2) && mm_ptwr_fault(v, cr2, err) > 0)
+		if (v->in_kernel && (err & 2) && mm_ptwr_fault(v, cr2, err) > 0) {
+			trapstat_set_kind(v, TS_MISC + TS_MISC_PTWR);
 			return;
+		}
 		v->vinfo->arch.cr2 = cr2;
 		err = (err & ~4ull) | (v->in_kernel ? 0 : 4);
 		break;
@@ -490,6 +520,7 @@ static void handle_trap(struct vcpu *v)
 		domain_crash(v->d, "corrupt trap frame");
 		return;
 	}
+	trapstat_begin_exit(v, vec < 32 ? TS_EXC + vec : TS_MISC + TS_MISC_OTHER, f->rip);
 	log_debug("d%uv%u: trap %u err %#llx rip %#llx cr2 %#llx rax %#llx%s", v->d->domid, v->id,
 		  vec, (unsigned long long)f->error_code, (unsigned long long)f->rip,
 		  (unsigned long long)v->sregs->cr2, (unsigned long long)v->regs->rax,
@@ -704,17 +735,22 @@ static void *vcpu_thread(void *arg)
 		arm_host_timer(v);
 		int64_t t0 = now_ns();
 		int rc = run_once(v, false);
-		v->cpu_time_ns += (uint64_t)(now_ns() - t0);
+		int64_t t_exit = now_ns();
+		v->cpu_time_ns += (uint64_t)(t_exit - t0);
 		if (rc < 0) {
 			if (rc != -EINTR)
 				domain_crash(d, "KVM_RUN failed: %s", strerror(-rc));
 			break;
 		}
 		if (rc == 1) {
+			trapstat_begin_exit(v, TS_MISC + TS_MISC_ASYNC, v->regs->rip);
 			interrupted(v);
+			trapstat_end_exit(v, (uint64_t)(now_ns() - t_exit));
 			continue;
 		}
+		trapstat_begin_exit(v, TS_MISC + TS_MISC_OTHER, v->regs->rip);
 		handle_exit(v);
+		trapstat_end_exit(v, (uint64_t)(now_ns() - t_exit));
 		v->resume_pending = true;
 	}
 	dispatch_run_end(v, DISPATCH_OFFLINE);
@@ -770,6 +806,9 @@ int vcpu_create(struct domain *d, unsigned id)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&v->wake_cond, &ca);
 	pthread_condattr_destroy(&ca);
+	rc = trapstat_alloc(v);
+	if (rc)
+		goto fail;
 	rc = kvm_create_vcpu(&d->kvm, id, &v->kvm);
 	if (rc)
 		goto fail;
@@ -781,7 +820,7 @@ int vcpu_create(struct domain *d, unsigned id)
 	v->sregs = &v->kvm.run->s.regs.sregs;
 	v->frame = (struct x86_trap_frame *)(d->hv + v->hvl.stack + HV_STACK_PAGES * PAGE_SIZE -
 					     sizeof(struct x86_trap_frame));
-	v->ptw = (struct ptw_entry *)(d->hv + v->hvl.scratch);
+	v->ptw = (uint64_t *)(d->hv + v->hvl.scratch);
 	v->vinfo = id < XEN_LEGACY_MAX_VCPUS ? &d->shinfo->vcpu_info[id] : NULL;
 	if (!v->vinfo) {
 		rc = -EINVAL;   /* beyond the legacy slots, vCPUs need placement */
@@ -793,6 +832,7 @@ int vcpu_create(struct domain *d, unsigned id)
 	return 0;
 fail:
 	kvm_destroy_vcpu(&v->kvm);
+	trapstat_free(v);
 	pthread_mutex_destroy(&v->wake_lock);
 	pthread_cond_destroy(&v->wake_cond);
 	free(v);
@@ -889,6 +929,7 @@ void vcpu_destroy(struct vcpu *v)
 		return;
 	vcpu_stop_thread(v);
 	kvm_destroy_vcpu(&v->kvm);
+	trapstat_free(v);
 	pthread_mutex_destroy(&v->wake_lock);
 	pthread_cond_destroy(&v->wake_cond);
 	free(v);

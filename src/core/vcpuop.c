@@ -10,10 +10,17 @@
 #include "common/common.h"
 #include "core/core-internal.h"
 
+/*
+ * The daemon writes into a registered vcpu_info on its own (CR2 on every
+ * page fault, upcall flags, time), so the frame is held writable for as
+ * long as it is registered: a page table or descriptor page is refused,
+ * and the frame cannot become one later (see mm_get_writable).
+ */
 static long register_vcpu_info(struct vcpu *v, struct vcpu *t, uint64_t arg)
 {
 	struct vcpu_register_vcpu_info r;
 	struct domain *d = v->d;
+	long rc;
 
 	if (guest_copy_from(v, &r, arg, sizeof r))
 		return -EFAULT;
@@ -21,8 +28,15 @@ static long register_vcpu_info(struct vcpu *v, struct vcpu *t, uint64_t arg)
 		return -EINVAL;
 	if (!mfn_is_ram(d, r.mfn))
 		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
 	if (t->vinfo_registered)
-		return -EINVAL;
+		rc = -EINVAL;   /* as in Xen: placed once */
+	else
+		rc = mm_get_writable(d, r.mfn);
+	if (rc) {
+		pthread_mutex_unlock(&d->lock);
+		return rc;
+	}
 	struct vcpu_info *nv = (struct vcpu_info *)(d->ram + (r.mfn << 12) + r.offset);
 	/* Carry the current state over; the guest reads it from the new
 	 * place from now on. */
@@ -30,8 +44,10 @@ static long register_vcpu_info(struct vcpu *v, struct vcpu *t, uint64_t arg)
 	nv->evtchn_upcall_pending = 1;
 	nv->evtchn_pending_sel = ~0ull;   /* rescan, as Xen does on placement */
 	t->vinfo = nv;
+	t->vinfo_mfn = r.mfn;
 	t->vinfo_registered = true;
 	t->time_updated_ns = 0;
+	pthread_mutex_unlock(&d->lock);
 	return 0;
 }
 

@@ -340,6 +340,8 @@ static void add_dom_record(struct kdom *kd, struct ctl_msg *rep)
 	ctl_msg_addf(rep, "vcpus", "%u", vcpus);
 	ctl_msg_add(rep, "state", state);
 	ctl_msg_addf(rep, "cpu_ns", "%llu", (unsigned long long)cpu_ns);
+	if (kd->d)
+		ctl_msg_addf(rep, "traps", "%llu", (unsigned long long)domain_trap_count(kd->d));
 
 	char uuid[37];
 	uuid_format(kd->uuid, uuid);
@@ -1273,6 +1275,56 @@ static void cmd_vcpu_list(struct kxend *k, struct client *c, const struct ctl_ms
 	reply_dom_records(k, req, rep, add_vcpu_records);
 }
 
+/* The trap table of one domain (or one vCPU): a record per kind with a
+ * non-zero count, then the hottest (kind, guest RIP) pairs. */
+static void cmd_trapstat(struct kxend *k, struct client *c, const struct ctl_msg *req,
+			 struct ctl_msg *rep)
+{
+	static const char *const known[] = { "dom", "vcpu", "hot", NULL };
+	struct trapstat_row *rows = NULL;
+	struct trapstat_hot *hot = NULL;
+	uint64_t vcpu, nhot;
+	struct kdom *kd;
+	char name[64];
+
+	if (check_fields(req, known, rep) || !(kd = need_domain(k, req, rep)))
+		return;
+	if (!kd->d) {
+		ctl_msg_set_error(rep, "domain %s has no running instance", kd->name);
+		return;
+	}
+	if (get_u64(req, "vcpu", 0, kd->max_vcpus, kd->max_vcpus, &vcpu, rep) ||
+	    get_u64(req, "hot", 0, 1000, 20, &nhot, rep))
+		return;
+	int which = vcpu == kd->max_vcpus ? -1 : (int)vcpu;   /* absent: all */
+	rows = calloc(TRAPSTAT_MAX_ROWS, sizeof *rows);
+	hot = calloc(nhot ? nhot : 1, sizeof *hot);
+	int n = rows ? domain_trapstat(kd->d, which, rows, TRAPSTAT_MAX_ROWS) : -ENOMEM;
+	int nh = hot && n >= 0 ? domain_trapstat_hot(kd->d, which, hot, (int)nhot) : -ENOMEM;
+	if (n < 0 || nh < 0) {
+		ctl_msg_set_error(rep, "trapstat: %s", strerror(-(n < 0 ? n : nh)));
+		goto out;
+	}
+	ctl_msg_set_head(rep, "ok");
+	ctl_msg_addf(rep, "exits", "%llu", (unsigned long long)domain_trap_count(kd->d));
+	for (int i = 0; i < n; i++) {
+		trapstat_kind_name(rows[i].kind, name, sizeof name);
+		ctl_msg_add(rep, "kind", name);
+		ctl_msg_addf(rep, "exit", "%d", rows[i].is_exit);
+		ctl_msg_addf(rep, "count", "%llu", (unsigned long long)rows[i].count);
+		ctl_msg_addf(rep, "ns", "%llu", (unsigned long long)rows[i].ns);
+	}
+	for (int i = 0; i < nh; i++) {
+		trapstat_kind_name(hot[i].kind, name, sizeof name);
+		ctl_msg_add(rep, "hot", name);
+		ctl_msg_addf(rep, "rip", "%#llx", (unsigned long long)hot[i].rip);
+		ctl_msg_addf(rep, "hits", "%llu", (unsigned long long)hot[i].count);
+	}
+out:
+	free(rows);
+	free(hot);
+}
+
 static void cmd_vcpu_pin(struct kxend *k, struct client *c, const struct ctl_msg *req,
 			 struct ctl_msg *rep)
 {
@@ -1345,6 +1397,7 @@ static const struct command commands[] = {
 	{ "cpupool-numa-split", cmd_cpupool_numa_split },
 	{ "vcpu-list", cmd_vcpu_list },
 	{ "vcpu-pin", cmd_vcpu_pin },
+	{ "trapstat", cmd_trapstat },
 };
 
 void command_dispatch(struct kxend *k, struct client *c, struct ctl_msg *req)

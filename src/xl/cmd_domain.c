@@ -78,6 +78,7 @@ static int rec_field(struct xl_dom *r, const char *key, const char *val)
 		{ "target_memkb", offsetof(struct xl_dom, target_memkb) },
 		{ "max_vcpus", offsetof(struct xl_dom, max_vcpus) },
 		{ "restarts", offsetof(struct xl_dom, restarts) },
+		{ "traps", offsetof(struct xl_dom, traps) },
 	};
 
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {

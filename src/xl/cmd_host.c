@@ -311,7 +311,7 @@ static void top_signal(int sig)
 }
 
 struct top_prev {
-	uint64_t domid, cpu_ns;
+	uint64_t domid, cpu_ns, traps;
 	char uuid[40];
 };
 
@@ -355,20 +355,25 @@ static int top_once(bool batch, double interval_s, struct top_prev *prev, size_t
 		printf("%zu domains, Mem: %llu k total, %llu k free    (q quits)\n\n", n,
 		       (unsigned long long)total_kb, (unsigned long long)meminfo_kb("MemAvailable"));
 	}
-	printf("      NAME  STATE   CPU(sec) CPU(%%)     MEM(k) MEM(%%)  MAXMEM(k) MAXMEM(%%) VCPUS\n");
+	printf("      NAME  STATE   CPU(sec) CPU(%%)     MEM(k) MEM(%%)  MAXMEM(k) MAXMEM(%%) VCPUS"
+	       "  TRAPS/s\n");
 	struct top_prev *next = calloc(n ? n : 1, sizeof *next);
 	for (size_t i = 0; i < n; i++) {
 		const struct xl_dom *r = &recs[i];
-		double cpu_pct = 0;
+		double cpu_pct = 0, traps_s = 0;
 		char st[7];
 		for (size_t j = 0; j < *nprev && interval_s > 0; j++) {
 			if (prev[j].domid == r->domid && !strcmp(prev[j].uuid, r->uuid ? r->uuid : "") &&
-			    r->cpu_ns >= prev[j].cpu_ns)
+			    r->cpu_ns >= prev[j].cpu_ns) {
 				cpu_pct = (double)(r->cpu_ns - prev[j].cpu_ns) / 1e9 / interval_s * 100.0;
+				if (r->traps >= prev[j].traps)
+					traps_s = (double)(r->traps - prev[j].traps) / interval_s;
+			}
 		}
 		if (next) {
 			next[i].domid = r->domid;
 			next[i].cpu_ns = r->cpu_ns;
+			next[i].traps = r->traps;
 			snprintf(next[i].uuid, sizeof next[i].uuid, "%s", r->uuid ? r->uuid : "");
 		}
 		top_state(r->state, st);
@@ -382,7 +387,7 @@ static int top_once(bool batch, double interval_s, struct top_prev *prev, size_t
 		else
 			printf("%10llu %9.1f", (unsigned long long)max_kb,
 			       pct((double)max_kb, (double)total_kb));
-		printf(" %5u\n", (unsigned)r->vcpus);
+		printf(" %5u %8.0f\n", (unsigned)r->vcpus, traps_s);
 	}
 	if (next) {
 		memcpy(prev, next, (n < 256 ? n : 256) * sizeof *prev);

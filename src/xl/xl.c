@@ -103,7 +103,8 @@ const struct cmd_spec cmd_table[] = {
 	  "-i ITERATIONS           Stop after this many refreshes\n"
 	  "-d DELAY                Seconds between refreshes (default 1)\n"
 	  "Columns as xentop: NAME STATE CPU(sec) CPU(%) MEM(k) MEM(%) MAXMEM(k)\n"
-	  "MAXMEM(%) VCPUS.  Interactive mode quits on q or Ctrl-C." },
+	  "MAXMEM(%) VCPUS, then kxen's TRAPS/s (exits to the hypervisor per second).\n"
+	  "Interactive mode quits on q or Ctrl-C." },
 	{ "pci-attach", main_pci_attach,
 	  "Insert a new pass-through pci device",
 	  "<Domain> <BDF>",
@@ -149,6 +150,15 @@ const struct cmd_spec cmd_table[] = {
 	  "Affinities are CPU lists like 0-1,3 or all,^2 or node:0 (a NUMA node's\n"
 	  "CPUs); '-' leaves one unchanged.  A vCPU runs only on the CPUs of its\n"
 	  "hard affinity within its cpupool." },
+	{ "trapstat", main_trapstat,
+	  "Show where a domain's exits to the hypervisor went (kxen)",
+	  "[-v VCPU] [-n N] [-s MAP] <Domain>",
+	  "-v VCPU, --vcpu VCPU    Only this vCPU (default: all)\n"
+	  "-n N, --hot N           Show the N hottest guest RIPs (default 20)\n"
+	  "-s MAP, --symbols MAP   Name the RIPs from the guest kernel's System.map\n"
+	  "                        or a copy of its /proc/kallsyms\n"
+	  "Counts every exit by kind (exception vector, hypercall and sub-op,\n"
+	  "emulated instruction, ...) with the time the daemon spent on it." },
 	{ "sched-credit", main_sched_credit,
 	  "Get/set credit scheduler parameters",
 	  "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-t TSLICE] [-r RATELIMIT] [-m DELAY]] "

@@ -65,6 +65,7 @@ int main_cpupool_migrate(int argc, char **argv);
 int main_cpupool_numa_split(int argc, char **argv);
 int main_vcpu_list(int argc, char **argv);
 int main_vcpu_pin(int argc, char **argv);
+int main_trapstat(int argc, char **argv);
 
 /* ---- domain records of a "list" reply (cmd_domain.c) ---------------------- */
 
@@ -73,7 +74,7 @@ struct xl_dom {
 	const char *name, *state, *uuid, *kernel, *ramdisk, *cmdline;
 	const char *on_poweroff, *on_reboot, *on_crash, *pci, *bootloader;
 	uint64_t domid, mem, vcpus, cpu_ns, max_memkb, target_memkb, max_vcpus;
-	uint64_t restarts, start_time, shutdown_reason;
+	uint64_t restarts, start_time, shutdown_reason, traps;
 	bool has_start_time, has_reason;
 };
 /* "list" for one domain (dom != NULL) or all; *rep must be disposed and

@@ -30,6 +30,10 @@ multicall||0
 smp|--vcpus 2|0
 hostile||1
 user||0
+hvframes||0
+stalepte|--vcpus 2|0
+longbatch|--memory 128|0
+ldt||0
 "
 
 if [ ! -x "$RUN" ]; then

@@ -111,9 +111,9 @@ echo "ok dmesg"
 
 # --- top -b ----------------------------------------------------------------------------
 timeout 20 "$XL" top -b -i 2 -d 0.5 >"$RUNDIR/out" || fail "xl top -b"
-[ "$(grep -c '^      NAME  STATE   CPU(sec) CPU(%)     MEM(k) MEM(%)  MAXMEM(k) MAXMEM(%) VCPUS$' "$RUNDIR/out")" = 2 ] ||
+[ "$(grep -c '^      NAME  STATE   CPU(sec) CPU(%)     MEM(k) MEM(%)  MAXMEM(k) MAXMEM(%) VCPUS  TRAPS/s$' "$RUNDIR/out")" = 2 ] ||
 	fail "top: want 2 headers: $(cat "$RUNDIR/out")"
-grep -Eq '^ +www +--b--- +[0-9]+ +[0-9.]+ +[0-9]+ +[0-9.]+ +98304 +[0-9.]+ +1$' "$RUNDIR/out" ||
+grep -Eq '^ +www +--b--- +[0-9]+ +[0-9.]+ +[0-9]+ +[0-9.]+ +98304 +[0-9.]+ +1 +[0-9]+$' "$RUNDIR/out" ||
 	fail "top row: $(cat "$RUNDIR/out")"
 echo "ok top"
 

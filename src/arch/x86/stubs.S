@@ -46,8 +46,13 @@ kx_stub_iret:
 	iretq
 
 /*
- * Execute a batch of page-table writes, then flush, then resume the guest.
- * In:  %rsi = list of {u64 va; u64 val} pairs, %rcx = count (may be 0),
+ * Re-store a batch of page-table entries, then flush, then resume the guest.
+ * The daemon has already written each entry into RAM; storing it again from
+ * here is what makes KVM's shadow page tables notice.  Each entry is
+ * re-stored with its CURRENT value by a locked read-modify-write that
+ * changes nothing, so the store can never bring back a value that another
+ * vCPU has replaced in the meantime.
+ * In:  %rsi = list of u64 VAs (direct map), %rcx = count (may be 0),
  *      %rdx = flush: 0 none, 1 full (reload %cr3), otherwise a VA to invlpg.
  *      The stack holds the guest's rax, rcx, rdx, rsi, then the usual frame.
  */
@@ -56,9 +61,8 @@ kx_stub_ptw:
 	test %rcx, %rcx
 	jz 2f
 1:	mov (%rsi), %rax
-	mov 8(%rsi), %rdi
-	mov %rdi, (%rax)
-	add $16, %rsi
+	lock orq $0, (%rax)
+	add $8, %rsi
 	dec %rcx
 	jnz 1b
 2:	test %rdx, %rdx
@@ -79,17 +83,18 @@ kx_stub_ptw:
 
 /*
  * The same batch, for when the daemon needs the stores done before it can
- * go on (a batch overflowed mid-hypercall): ends with hlt instead of
- * returning to the guest; the daemon restores the registers itself.
+ * go on (a batch overflowed mid-hypercall, or a store dropped a reference
+ * that must leave the shadow tables before d->lock is released): ends
+ * with hlt instead of returning to the guest; the daemon restores the
+ * registers itself.
  */
 	.p2align 4
 kx_stub_ptw_sync:
 	test %rcx, %rcx
 	jz 2f
 1:	mov (%rsi), %rax
-	mov 8(%rsi), %rdi
-	mov %rdi, (%rax)
-	add $16, %rsi
+	lock orq $0, (%rax)
+	add $8, %rsi
 	dec %rcx
 	jnz 1b
 2:	test %rdx, %rdx

@@ -39,7 +39,7 @@
 #define HV_GDT_PAGES    16
 #define HV_LDT_PAGES    16
 #define HV_STACK_PAGES  2
-#define HV_PTW_MAX      255   /* entries in one page-table write batch */
+#define HV_PTW_MAX      512   /* entries in one page-table re-store batch (a page of VAs) */
 #define HV_GRANT_FRAMES 32
 
 /* Selectors in the hypervisor-reserved GDT area (entry >= 7168). */
