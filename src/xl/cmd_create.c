@@ -186,11 +186,13 @@ static int build_request(const struct domain_config *dc, bool paused, bool conso
 		xl_err("bad pool name \"%s\"", dc->pool_name);
 		return 1;
 	}
-	if (dc->bootloader)
-		return add_bootloader(dc, entry, req);
-	rc = add_path(req, "kernel", dc->kernel);
-	if (!rc && dc->ramdisk)
-		rc = add_path(req, "ramdisk", dc->ramdisk);
+	if (dc->bootloader) {
+		rc = add_bootloader(dc, entry, req);
+	} else {
+		rc = add_path(req, "kernel", dc->kernel);
+		if (!rc && dc->ramdisk)
+			rc = add_path(req, "ramdisk", dc->ramdisk);
+	}
 	return rc;
 }
 

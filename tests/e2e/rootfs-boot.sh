@@ -38,7 +38,9 @@ bootloader = "pygrub"
 disk = ['format=raw,vdev=xvda,access=rw,target=$W/disk.img']
 on_reboot = "restart"
 CFG
-# The console is both read (the log) and typed into (xl create -c).
+# The console is both read (the log) and typed into (xl create -c).  kxend
+# is started first: xl list below must not race xl create to start it.
+"$XL" list >/dev/null
 mkfifo "$W/in"
 "$XL" create -c "$RUNDIR/debian.cfg" < "$W/in" > "$W/out" 2>"$RUNDIR/err" &
 xlpid=$!
