@@ -17,6 +17,7 @@
 # pygrub.sh does not).  The guest writes to a sparse copy, never to the
 # cache.
 set -euo pipefail
+trap '' PIPE    # a console client gone is reported by the checks, not a signal
 if [ "${KXEN_SKIP_DEBIAN_BOOT:-0}" = 1 ]; then
 	echo "skip: KXEN_SKIP_DEBIAN_BOOT=1"
 	exit 77
@@ -93,9 +94,17 @@ printf 'echo kxen-persist-$((6*7)) > /root/persist.txt; sync; echo WROTE-$((1+1)
 wait_count "WROTE-2" 1 120
 echo "ok: systemd reached multi-user; the guest wrote a file"
 printf 'systemctl reboot\n' >&3
+# The old domain goes away, and with it the console of xl create -c; the
+# restarted one (same name, new domid) gets a new console client.
+exec 3>&-
+wait "$xlpid" || true
 wait_count "Linux version ${kver:-6.1}" 2 600
 wait_count "Reached target.*Multi-User System" 2 1500
 wait_count "root@kxen-debian" 2 300
+mkfifo "$W/in2"
+"$XL" console debian-disk < "$W/in2" > "$W/out2" 2>&1 &
+xlpid=$!
+exec 3> "$W/in2"
 sleep 2
 printf 'echo "GOT[$(cat /root/persist.txt)]"\n' >&3
 wait_count "GOT\[kxen-persist-42\]" 1 120
