@@ -101,10 +101,13 @@ $(foreach d,$(UNIT_DIRS),$(eval $(call unit_rule,$(d))))
 # ---- test guests (freestanding PV kernels) ---------------------------------
 -include guests/guests.mk
 
+# ---- static user programs for the Debian guest -----------------------------
+include tests/linux-user/linux-user.mk
+
 PROGRAMS := $(BUILD)/kxend $(BUILD)/xl $(TOOLS)
 
 .PHONY: all test unit demo demo-debian clean sanitize valgrind deps
-all: $(PROGRAMS) $(UNIT_TESTS) $(GUESTS)
+all: $(PROGRAMS) $(UNIT_TESTS) $(GUESTS) $(LINUX_USER)
 
 # Debian packages needed to build and test (a no-op once installed).
 deps:

@@ -9,12 +9,16 @@
  * - WRMSR/RDMSR of MSR_GS_BASE, a raw privileged instruction that Linux
  *   executes first thing: the write must take effect for %gs accesses.
  *   set_segment_base(SEGBASE_GS_KERNEL) is the hypercall way to do the same.
+ *   A non-canonical base in FS/GS/SHADOW_GS raises #GP(0) and changes
+ *   nothing, as on hardware (XSA-193).
  */
 #include "guest.h"
 
 const char test_name[] = "cpuid";
 
+#define MSR_FS_BASE 0xc0000100u
 #define MSR_GS_BASE 0xc0000101u
+#define MSR_SHADOW_GS_BASE 0xc0000102u
 
 struct regs4 { uint32_t a, b, c, d; };
 
@@ -144,6 +148,19 @@ static void check_gs_base(void)
 	EXPECT_EQ(HYPERVISOR_set_segment_base(SEGBASE_GS_KERNEL, (uintptr_t)area2), 0);
 	EXPECT_EQ(read_gs0(), area2[0]);
 	printk("cpuid: set_segment_base(GS_KERNEL) ok\n");
+
+	static const uint32_t base_msrs[] = { MSR_FS_BASE, MSR_GS_BASE, MSR_SHADOW_GS_BASE };
+	for (unsigned i = 0; i < ARRAY_SIZE(base_msrs); i++) {
+		uint64_t before = 0, after = 1;
+		CHECK(!rdmsr_safe(base_msrs[i], &before), "rdmsr %#x faulted", base_msrs[i]);
+		CHECK(wrmsr_safe(base_msrs[i], 0x8000000000000000ull),
+		      "wrmsr %#x with a non-canonical base did not fault", base_msrs[i]);
+		EXPECT_EQ(last_trap.vector, 13);
+		EXPECT_EQ(last_trap.error_code, 0);
+		CHECK(!rdmsr_safe(base_msrs[i], &after), "rdmsr %#x faulted", base_msrs[i]);
+		EXPECT_EQ(after, before);
+	}
+	printk("cpuid: non-canonical FS/GS/SHADOW_GS bases -> #GP(0) ok\n");
 }
 
 void test_main(void)

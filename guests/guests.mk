@@ -12,6 +12,9 @@ guests_saved_goal := $(.DEFAULT_GOAL)
 GUEST_NAMES := hello hypercall-page cpuid traps mmu events time multicall \
                smp hostile user idle bench-trap
 GUEST_NAMES += spin latency hvframes stalepte longbatch ldt
+GUEST_NAMES += xs-quota xs-perms flood
+GUEST_NAMES += user-emul canonical softint step-events rflags
+GUEST_NAMES += callback m2p noncanon-data farcall mc-iret debugreg iopl fsgsbase xsave
 GUESTS := $(foreach g,$(GUEST_NAMES),$(BUILD)/guests/$(g).elf)
 
 GUEST_CC ?= $(CC)

@@ -194,6 +194,42 @@ void syscall_entry(void);
 /* Jump target: pops nothing, expects [flags, rip, cs, rflags, rsp, ss] at rsp. */
 void hypercall_iret(void);
 
+/* ---- user mode (usermode.c) ----------------------------------------------------- */
+/*
+ * Map the page holding kva at user VA va in the user page tables (before
+ * user_tables_install); read-only unless writable.  The kernel's tables
+ * are not touched, so va may be mapped for user mode only.
+ */
+void user_map(uint64_t va, const void *kva, bool writable);
+/* Write-protect, pin and install the user tables; register the syscall
+ * callback and a kernel stack for traps from user mode. */
+void user_tables_install(void);
+/* Run user code at rip on rsp (events masked) until a trap handler calls
+ * user_return(); returns the value it passed. */
+uint64_t user_run(uint64_t rip, uint64_t rsp);
+/* The same with the given RFLAGS (IF set: events reach user mode). */
+uint64_t user_run_flags(uint64_t rip, uint64_t rsp, uint64_t rflags);
+/* From a handler of a trap taken in user mode: end user_run() with val. */
+void user_return(struct trap_frame *f, uint64_t val);
+/* `syscall` with RAX = USER_SYS_EXIT ends user_run() with RDI. */
+#define USER_SYS_EXIT 60
+/* Other system calls (the default answers -ENOSYS). */
+extern trap_handler_t user_syscall_hook;
+
+/* ---- user mode on the kernel's own tables (usercall.c) ---------------------------- */
+/*
+ * Installs the kernel's page tables as the user ones too (as XTF does), the
+ * syscall callback and a kernel stack for bounces from user mode, so any
+ * function of the image can run in user mode.  Needs traps_init() for
+ * faults taken in user mode.  Not for guests that use user_tables_install.
+ */
+void user_mode_init(void);
+/* Runs fn(arg) in user mode (events masked) and returns its result; a
+ * fault there goes to the trap handlers, and trap_resume works too. */
+uint64_t user_call(uint64_t (*fn)(uint64_t), uint64_t arg);
+/* RFLAGS user_call enters user mode with (default 0x2). */
+extern uint64_t user_rflags;
+
 /* ---- events ------------------------------------------------------------------- */
 #define EVTCHN_MAX 1024
 extern volatile uint32_t evtchn_count[EVTCHN_MAX];   /* upcall deliveries per port */

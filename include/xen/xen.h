@@ -116,6 +116,10 @@ typedef uint64_t xen_pfn_t;
 /* Where the hypervisor lives in every guest address space. */
 #define HYPERVISOR_VIRT_START 0xffff800000000000ull
 #define HYPERVISOR_VIRT_END   0xffff880000000000ull
+/* The read-only machine-to-phys table at its fixed ABI address (guests may
+ * also ask XENMEM_machphys_mapping where it is). */
+#define MACH2PHYS_VIRT_START  0xffff800000000000ull
+#define MACH2PHYS_VIRT_END    0xffff804000000000ull
 
 /* ---- trap table (set_trap_table) ---------------------------------------- */
 struct trap_info {
@@ -418,11 +422,11 @@ struct vcpu_register_vcpu_info {
 #define CALLBACKOP_unregister 1
 #define CALLBACKTYPE_event     0
 #define CALLBACKTYPE_failsafe  1
-#define CALLBACKTYPE_syscall   2
-#define CALLBACKTYPE_syscall32 3
+#define CALLBACKTYPE_syscall   2   /* 64-bit user `syscall` */
+#define CALLBACKTYPE_sysenter_deprecated 3   /* retired number, refused */
 #define CALLBACKTYPE_nmi       4
-#define CALLBACKTYPE_sysenter  5
-#define CALLBACKTYPE_syscall32_alt 7
+#define CALLBACKTYPE_sysenter  5   /* `sysenter` from user mode */
+#define CALLBACKTYPE_syscall32 7   /* `syscall` from 32-bit user code */
 #define CALLBACKF_mask_events  (1u << 0)
 
 struct callback_register {

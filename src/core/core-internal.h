@@ -114,16 +114,24 @@ struct vcpu {
 	struct trap_info traps[256];
 	uint64_t event_cb, failsafe_cb, syscall_cb;
 	bool event_cb_mask, failsafe_cb_mask, syscall_cb_mask;
+	uint64_t syscall32_cb, sysenter_cb;   /* 32-bit user entry points */
+	bool syscall32_cb_mask, sysenter_cb_mask;
 	uint64_t gdt_frames[16];
 	unsigned gdt_ents;
 	uint64_t ldt_base;
 	unsigned ldt_ents;
 	uint64_t ldt_frames[HV_LDT_PAGES]; /* typed FT_SEG while loaded */
 	unsigned ldt_nframes;
-	uint64_t debugreg[8];
+	uint64_t debugreg[8];               /* DR0-3, DR6, DR7 as the guest sees them */
+	uint32_t dr7_emul;                 /* DR7 enables of emulated I/O breakpoints */
 	uint64_t vm_cr0_ts;
 	uint64_t guest_cr4;
-	unsigned iopl;
+	uint64_t xcr0;                     /* XSETBV's value (x87 until then) */
+	unsigned iopl;                     /* virtual IOPL, 0-3 */
+	uint64_t iobmp;                    /* guest VA of the I/O bitmap */
+	uint32_t iobmp_limit;              /* ports it covers (0 = none) */
+	bool io_bp_hit;                    /* an emulated port access hit an I/O breakpoint */
+	bool emulating_ud;                 /* the emulated instruction raised #UD */
 	struct vcpu_info *vinfo;           /* legacy slot or registered area */
 	bool vinfo_registered;
 	uint64_t vinfo_mfn;                /* registered: held writable (mm_get_writable) */
@@ -159,11 +167,14 @@ struct vcpu {
 	pthread_cond_t wake_cond;
 	atomic_bool kicked;
 	bool resume_pending;               /* the trap frame holds state to resume */
+	bool resume_db_stack;              /* resume a stub from its #DB frame */
 	/* The hypercall stopped early (hypercall_continue): it is re-issued
 	 * with these arguments when the vCPU next runs. */
 	bool hc_preempted;
 	uint64_t hc_args[6];
 	bool rekick;                       /* interrupted inside a stub */
+	uint64_t trap_wait_rip;            /* interrupted where a trap may be pending */
+	uint64_t trap_wait_since;          /* thread CPU time when first seen there */
 	uint64_t cpu_time_ns;
 	int64_t run_started_ns;
 
@@ -255,10 +266,24 @@ struct domain {
 
 /* ---- cross-file functions ------------------------------------------------ */
 
+/* 48-bit canonical: bits 63..47 all equal.  Xen refuses any other code or
+ * stack address a guest hands it; the CPU would fault on it inside kxen. */
+static inline bool is_canonical(uint64_t va)
+{
+	return (uint64_t)((int64_t)(va << 16) >> 16) == va;
+}
+
 /* guestmem.c: guest virtual memory through the vCPU's current tables. */
 int guest_copy_from(struct vcpu *v, void *dst, uint64_t va, size_t len);
 int guest_copy_to(struct vcpu *v, uint64_t va, const void *src, size_t len);
+/* Read through the tables the vCPU runs on now (user ones in user mode). */
+int guest_copy_from_current(struct vcpu *v, void *dst, uint64_t va, size_t len);
+int guest_copy_to_current(struct vcpu *v, uint64_t va, const void *src, size_t len);
 int guest_va_to_maddr(struct vcpu *v, uint64_t va, uint64_t *maddr);
+/* Up to len bytes at va through the tables of the mode the vCPU is in
+ * (user code may be mapped in the user tables only); returns how many of
+ * them are readable, from one copy. */
+size_t guest_fetch(struct vcpu *v, uint64_t va, void *buf, size_t len);
 /* Walk the vCPU's kernel tables; returns the maddr of the L1 entry for va. */
 int guest_l1e_maddr(struct vcpu *v, uint64_t root_mfn, uint64_t va, uint64_t *maddr);
 /* Host pointer to one guest frame (RAM or a guest-mappable hv frame). */
@@ -397,7 +422,41 @@ void trapstat_mmuext_cmd(struct vcpu *v, unsigned cmd);
 void trapstat_note(struct vcpu *v, unsigned kind);
 void trapstat_end_exit(struct vcpu *v, uint64_t ns);
 
+/* debugreg.c: the guest's debug registers (Xen's rules), loaded into the
+ * vCPU.  set/get: 0, -ENODEV (#UD), -EINVAL or -EPERM (#GP). */
+int debugreg_set(struct vcpu *v, unsigned reg, uint64_t val);
+int debugreg_get(struct vcpu *v, unsigned reg, uint64_t *val);
+void debugreg_reset(struct vcpu *v);
+int debugreg_load_context(struct vcpu *v, const uint64_t dr[8]);
+/* A #DB from guest code: the hardware DR6 goes into the guest's. */
+void debugreg_guest_db(struct vcpu *v);
+/* A #DB that hit a hypervisor stub (MOV SS shadow): noted and dropped. */
+void debugreg_hv_db(struct vcpu *v);
+/* After an emulated port access: true (DR6 updated) if an I/O breakpoint
+ * matched, and the guest is owed a #DB. */
+bool debugreg_io_hit(struct vcpu *v, uint16_t port, unsigned size);
+
 /* emulate.c */
 int emulate_priv_op(struct vcpu *v, unsigned vector);
+/* If the instruction at the frame's RIP is a software interrupt -- int
+ * imm8, int3 or icebp -- (decoded from one fetch), its length, with the
+ * vector in *vector and whether the gate's DPL applies (int imm8 only);
+ * else 0. */
+unsigned emulate_soft_int_len(struct vcpu *v, uint8_t *vector, bool *dpl_checked);
+/* Whether the current mode may use I/O instructions by the virtual IOPL
+ * (Xen: guest kernel mode is CPL 1, or 0 with VMASST architectural_iopl). */
+bool vcpu_iopl_ok(const struct vcpu *v);
+/* The error code the hardware gives a #GP the host reported as #GP(0). */
+uint64_t emulate_gp_error_code(struct vcpu *v, uint64_t err);
+/* A #SS(0) from guest code that the hardware would have made #GP(0). */
+bool emulate_ss_fault_is_gp(struct vcpu *v);
+/* The guest's CR4 (emulated mov, or a vcpu_guest_context). */
+void vcpu_set_guest_cr4(struct vcpu *v, uint64_t val);
+/* VMASST_TYPE_architectural_iopl: the IOPL lives in the guest's RFLAGS. */
+bool vcpu_architectural_iopl(const struct vcpu *v);
+/* A #PF at va in Xen's read-only M2P range (which some hosts reserve):
+ * emulate the read from kxen's M2P, or inject the #PF Xen would give.
+ * 1 = handled, 0 = not an M2P address. */
+int emulate_m2p_fault(struct vcpu *v, uint64_t va, uint64_t err);
 
 #endif

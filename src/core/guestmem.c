@@ -86,7 +86,8 @@ static int translate(struct domain *d, uint64_t root, uint64_t va, bool write, u
 	return 0;
 }
 
-static int copy_common(struct vcpu *v, uint64_t va, void *buf, size_t len, bool write)
+static int copy_common(struct vcpu *v, uint64_t root, uint64_t va, void *buf, size_t len,
+		       bool write)
 {
 	uint8_t *p = buf;
 	uint64_t end;
@@ -101,7 +102,7 @@ static int copy_common(struct vcpu *v, uint64_t va, void *buf, size_t len, bool 
 		 * (page types change only under it). */
 		if (write)
 			pthread_mutex_lock(&v->d->lock);
-		int rc = translate(v->d, v->kernel_root, va, write, &host, &avail);
+		int rc = translate(v->d, root, va, write, &host, &avail);
 		size_t n = MIN(avail, len);
 		if (!rc && write)
 			memcpy(host, p, n);
@@ -120,12 +121,42 @@ static int copy_common(struct vcpu *v, uint64_t va, void *buf, size_t len, bool 
 
 int guest_copy_from(struct vcpu *v, void *dst, uint64_t va, size_t len)
 {
-	return copy_common(v, va, dst, len, false);
+	return copy_common(v, v->kernel_root, va, dst, len, false);
 }
 
 int guest_copy_to(struct vcpu *v, uint64_t va, const void *src, size_t len)
 {
-	return copy_common(v, va, (void *)src, len, true);
+	return copy_common(v, v->kernel_root, va, (void *)src, len, true);
+}
+
+int guest_copy_from_current(struct vcpu *v, void *dst, uint64_t va, size_t len)
+{
+	uint64_t root = v->in_kernel ? v->kernel_root : v->user_root;
+	return copy_common(v, root, va, dst, len, false);
+}
+
+int guest_copy_to_current(struct vcpu *v, uint64_t va, const void *src, size_t len)
+{
+	uint64_t root = v->in_kernel ? v->kernel_root : v->user_root;
+	return copy_common(v, root, va, (void *)src, len, true);
+}
+
+size_t guest_fetch(struct vcpu *v, uint64_t va, void *buf, size_t len)
+{
+	uint64_t root = v->in_kernel ? v->kernel_root : v->user_root;
+	uint8_t *p = buf;
+	size_t done = 0;
+
+	while (done < len && va + done >= va) {
+		uint8_t *host;
+		size_t avail;
+		if (translate(v->d, root, va + done, false, &host, &avail))
+			break;
+		size_t n = MIN(avail, len - done);
+		memcpy(p + done, host, n);
+		done += n;
+	}
+	return done;
 }
 
 int guest_l1e_maddr(struct vcpu *v, uint64_t root, uint64_t va, uint64_t *maddr)

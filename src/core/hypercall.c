@@ -120,6 +120,8 @@ static long hc_set_trap_table(struct vcpu *v, const uint64_t a[6])
 			return -EFAULT;
 		if (t.address == 0)
 			break;
+		if (!is_canonical(t.address))
+			return -EINVAL;   /* as Xen: earlier entries stay set */
 		v->traps[t.vector] = t;
 	}
 	return 0;
@@ -160,48 +162,75 @@ static long hc_set_segment_base(struct vcpu *v, const uint64_t a[6])
 	}
 }
 
+/* Xen keeps the 32-bit entry points (compat `syscall`, `sysenter`) for a
+ * 64-bit guest too, and an NMI callback is the trap table's vector 2. */
+static long callback_register(struct vcpu *v, const struct callback_register *r)
+{
+	bool mask = r->flags & CALLBACKF_mask_events;
+
+	if (!is_canonical(r->address))
+		return -EINVAL;
+	switch (r->type) {
+	case CALLBACKTYPE_event:
+		v->event_cb = r->address;
+		v->event_cb_mask = true;
+		return 0;
+	case CALLBACKTYPE_failsafe:
+		v->failsafe_cb = r->address;
+		v->failsafe_cb_mask = mask;
+		return 0;
+	case CALLBACKTYPE_syscall:
+		v->syscall_cb = r->address;
+		v->syscall_cb_mask = mask;
+		return 0;
+	case CALLBACKTYPE_syscall32:
+		v->syscall32_cb = r->address;
+		v->syscall32_cb_mask = mask;
+		return 0;
+	case CALLBACKTYPE_sysenter:
+		v->sysenter_cb = r->address;
+		v->sysenter_cb_mask = mask;
+		return 0;
+	case CALLBACKTYPE_nmi:
+		v->traps[2] = (struct trap_info){ .vector = 2, .flags = 1u << 2,
+						  .cs = FLAT_KERNEL_CS, .address = r->address };
+		return 0;
+	default:
+		return -ENOSYS;
+	}
+}
+
+/* Only the NMI callback can be removed; the others can just be replaced. */
+static long callback_unregister(struct vcpu *v, const struct callback_unregister *u)
+{
+	switch (u->type) {
+	case CALLBACKTYPE_event:
+	case CALLBACKTYPE_failsafe:
+	case CALLBACKTYPE_syscall:
+	case CALLBACKTYPE_syscall32:
+	case CALLBACKTYPE_sysenter:
+		return -EINVAL;
+	case CALLBACKTYPE_nmi:
+		memset(&v->traps[2], 0, sizeof v->traps[2]);
+		return 0;
+	default:
+		return -ENOSYS;
+	}
+}
+
 static long hc_callback_op(struct vcpu *v, const uint64_t a[6])
 {
 	if (a[0] == CALLBACKOP_register) {
 		struct callback_register r;
 		if (guest_copy_from(v, &r, a[1], sizeof r))
 			return -EFAULT;
-		if ((r.address >> 47) != 0 && (r.address >> 47) != 0x1ffff)
-			return -EINVAL;
-		bool mask = r.flags & CALLBACKF_mask_events;
-		switch (r.type) {
-		case CALLBACKTYPE_event:
-			v->event_cb = r.address;
-			v->event_cb_mask = true;
-			return 0;
-		case CALLBACKTYPE_failsafe:
-			v->failsafe_cb = r.address;
-			v->failsafe_cb_mask = mask;
-			return 0;
-		case CALLBACKTYPE_syscall:
-			v->syscall_cb = r.address;
-			v->syscall_cb_mask = mask;
-			return 0;
-		case CALLBACKTYPE_nmi:
-			return 0;
-		default:
-			return -ENOSYS;   /* no 32-bit compat fast paths */
-		}
+		return callback_register(v, &r);
 	}
 	if (a[0] == CALLBACKOP_unregister) {
 		struct callback_unregister u;
 		if (guest_copy_from(v, &u, a[1], sizeof u))
 			return -EFAULT;
-		switch (u.type) {
-		case CALLBACKTYPE_event:
-		case CALLBACKTYPE_failsafe:
-			return -EINVAL;
-		case CALLBACKTYPE_syscall:
-			v->syscall_cb = 0;
-			return 0;
-		default:
-			return -ENOSYS;
-		}
+		return callback_unregister(v, &u);
 	}
 	return -ENOSYS;
 }
@@ -233,23 +262,15 @@ static long hc_fpu_taskswitch(struct vcpu *v, const uint64_t a[6])
 
 static long hc_set_debugreg(struct vcpu *v, const uint64_t a[6])
 {
-	if (a[0] > 7 || a[0] == 4 || a[0] == 5)
-		return -EINVAL;
-	if (a[0] <= 3 && (a[1] >> 47) != 0 && (a[1] >> 47) != 0x1ffff)
-		return -EPERM;
-	v->debugreg[a[0]] = a[1];
-	return 0;
+	return a[0] > 7 ? -ENODEV : debugreg_set(v, (unsigned)a[0], a[1]);
 }
 
 static long hc_get_debugreg(struct vcpu *v, const uint64_t a[6])
 {
-	if (a[0] > 7 || a[0] == 4 || a[0] == 5)
-		return -EINVAL;
-	if (a[0] == 6 && !v->debugreg[6])
-		return 0xffff0ff0;
-	if (a[0] == 7 && !v->debugreg[7])
-		return 0x400;
-	return (long)v->debugreg[a[0]];
+	uint64_t val;
+	if (a[0] > 7 || debugreg_get(v, (unsigned)a[0], &val))
+		return -ENODEV;
+	return (long)val;
 }
 
 static long hc_physdev_op(struct vcpu *v, const uint64_t a[6])
@@ -264,8 +285,19 @@ static long hc_physdev_op(struct vcpu *v, const uint64_t a[6])
 		v->iopl = p.iopl;
 		return 0;
 	}
-	case PHYSDEVOP_set_iobitmap:
+	case PHYSDEVOP_set_iobitmap: {
+		/* Read at each access, like Xen; only the start is checked
+		 * now (past the guest's range the reads fail and deny). */
+		struct physdev_set_iobitmap p;
+		if (guest_copy_from(v, &p, a[1], sizeof p))
+			return -EFAULT;
+		if ((p.bitmap >= (1ull << 47) && p.bitmap < HYPERVISOR_VIRT_END) ||
+		    p.nr_ports > 65536)
+			return -EINVAL;
+		v->iobmp = p.bitmap;
+		v->iobmp_limit = p.nr_ports;
 		return 0;
+	}
 	default:
 		return -ENOSYS;
 	}
@@ -404,9 +436,8 @@ long hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t a[6], bool i
 	trapstat_hypercall(v, nr, a, in_multicall);
 	if (nr >= XEN_NR_HYPERCALLS || !hypercall_table[nr])
 		return -ENOSYS;
-	/* iret inside a multicall would rewrite the frame mid-batch. */
-	if (in_multicall && (nr == __HYPERVISOR_iret || nr == __HYPERVISOR_multicall))
-		return -EINVAL;
+	if (in_multicall && nr == __HYPERVISOR_multicall)
+		return -EINVAL;   /* Xen refuses re-entry too */
 	return hypercall_table[nr](v, a);
 }
 
@@ -450,7 +481,15 @@ static long hc_multicall(struct vcpu *v, const uint64_t a[6])
 						  (uint64_t[6]){ va, nr - i });
 		if (guest_copy_from(v, &e, va, sizeof e))
 			return -EFAULT;
-		e.result = (uint64_t)hypercall_dispatch(v, e.op, e.args, true);
+		long rc = hypercall_dispatch(v, e.op, e.args, true);
+		/* Like Xen, an iret ends the batch (XSA-213): the guest's
+		 * registers are its frame's now, and its RAX is the result. */
+		if (e.op == __HYPERVISOR_iret && rc == HC_NORETURN) {
+			e.result = v->regs->rax;
+			guest_copy_to(v, va + offsetof(struct multicall_entry, result), &e.result, 8);
+			return HC_NORETURN;
+		}
+		e.result = (uint64_t)rc;
 		if (guest_copy_to(v, va + offsetof(struct multicall_entry, result), &e.result, 8)) {
 			v->hc_preempted = false;
 			return -EFAULT;

@@ -29,6 +29,7 @@
 #include "common/common.h"
 #include "core/core-internal.h"
 
+#define X86_EFLAGS_FIXED 0x2u     /* bit 1 always reads as 1 */
 #define X86_EFLAGS_TF   0x100u
 #define X86_EFLAGS_IF   0x200u
 #define X86_EFLAGS_DF   0x400u
@@ -37,6 +38,9 @@
 #define X86_EFLAGS_RF   0x10000u
 #define X86_EFLAGS_VM   0x20000u
 #define X86_EFLAGS_AC   0x40000u
+
+#define X86_DR6_DEFAULT 0xffff0ff0ull   /* DR6 with no cause recorded */
+#define X86_DR6_BS      (1ull << 14)    /* single step */
 
 #define KICK_SIGNAL SIGUSR1
 
@@ -167,8 +171,10 @@ static int bounce_to(struct vcpu *v, uint64_t handler, bool has_err, uint64_t er
 	}
 	sp &= ~15ull;
 	uint64_t cs = was_kernel ? (f->cs & ~3ull) : f->cs;
+	/* With VMASST architectural_iopl the guest's RFLAGS carry its IOPL. */
 	uint64_t rflags = (f->rflags & ~(uint64_t)(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) |
-			  (saved_mask ? 0 : X86_EFLAGS_IF);
+			  (saved_mask ? 0 : X86_EFLAGS_IF) |
+			  (vcpu_architectural_iopl(v) ? (uint64_t)v->iopl << 12 : 0);
 	words[n++] = v->regs->rcx;
 	words[n++] = v->regs->r11;
 	if (has_err)
@@ -224,6 +230,8 @@ long do_iret(struct vcpu *v)
 		domain_crash(v->d, "iret to user mode without a user page table");
 		return HC_NORETURN;
 	}
+	if (vcpu_architectural_iopl(v))
+		v->iopl = (c.rflags >> 12) & 3;
 	v->regs->rax = c.rax;
 	if (c.flags & VGCF_IN_SYSCALL) {
 		v->regs->rcx = c.rip;
@@ -234,12 +242,18 @@ long do_iret(struct vcpu *v)
 	}
 	f->rip = c.rip;
 	f->cs = (c.cs & 0xffff) | 3;
-	f->rflags = (c.rflags & ~(uint64_t)(X86_EFLAGS_IOPL | X86_EFLAGS_VM | X86_EFLAGS_NT)) |
-		    X86_EFLAGS_IF;
+	/* As Xen: only IOPL (virtual) and VM go; NT, AC, DF, TF stay the
+	 * guest's.  None of them reaches our stub's own flags. */
+	f->rflags = (c.rflags & ~(uint64_t)(X86_EFLAGS_IOPL | X86_EFLAGS_VM)) | X86_EFLAGS_IF;
 	f->rsp = c.rsp;
 	f->ss = (c.ss & 0xffff) | 3;
 	v->vinfo->evtchn_upcall_mask = !(c.rflags & X86_EFLAGS_IF);
 	regs_dirty(v);
+	/* Xen's iretq to a non-canonical RIP faults and is reported as a #GP(0)
+	 * taken in the context being returned to; our stub would fault inside
+	 * the hypervisor instead. */
+	if (!is_canonical(c.rip))
+		vcpu_bounce(v, 13, true, 0);
 	return HC_NORETURN;
 }
 
@@ -364,15 +378,76 @@ static int run_once(struct vcpu *v, bool finish)
 	}
 }
 
+/*
+ * A return to a non-canonical RIP (a syscall in the last bytes below the
+ * hole, XSA-7, or HYPERVISOR_iret to such an address) faults at the iretq
+ * on hardware, in our CPL0 stub; PVM hosts let it through to a #PF at the
+ * fetch.  Like Xen, give the guest #GP(0) with that RIP in its frame.
+ */
+static void fault_noncanonical_rip(struct vcpu *v)
+{
+	if (is_canonical(v->frame->rip))
+		return;
+	vcpu_bounce(v, 13, true, 0);
+	regs_dirty(v);
+	if (!is_canonical(v->frame->rip))
+		domain_crash(v->d, "#GP handler at non-canonical %#llx",
+			     (unsigned long long)v->frame->rip);
+}
+
+static struct x86_trap_frame *db_frame(struct vcpu *v)
+{
+	return (struct x86_trap_frame *)(v->d->hv + v->hvl.stack + HV_DB_STACK_TOP -
+					 sizeof(struct x86_trap_frame));
+}
+
+/*
+ * A #DB enters on its own stack (IST2).  From guest code nothing else was
+ * in flight: move its frame to the usual place and handle it like any
+ * trap.  In a stub (a MOV SS shadow carried it past INT n or SYSCALL) the
+ * stub's own entry frame is still on IST1: note the #DB and resume the
+ * stub from the #DB frame.  Returns true in that case.
+ */
+static bool db_on_own_stack(struct vcpu *v)
+{
+	struct x86_trap_frame *df = db_frame(v);
+
+	if (v->regs->rsp != hv_va(v->hvl.stack + HV_DB_STACK_TOP) - sizeof *df)
+		return false;
+	if ((df->cs & 3) == 3) {
+		*v->frame = *df;
+		return false;
+	}
+	debugreg_hv_db(v);
+	df->rflags &= ~(uint64_t)X86_EFLAGS_TF;   /* never single-step a stub */
+	v->resume_db_stack = true;
+	return true;
+}
+
 /* Enter guest code: deliver pending events, then pick the resume stub. */
 static void prepare_resume(struct vcpu *v)
 {
 	struct vcpu_info *vi = v->vinfo;
 	struct x86_trap_frame *f = v->frame;
 
+	if (v->resume_db_stack) {
+		/* Back into the interrupted stub; everything else waits for
+		 * its own exit. */
+		v->resume_db_stack = false;
+		v->regs->rsp = hv_va(v->hvl.stack + HV_DB_STACK_TOP) - sizeof *f;
+		v->regs->rip = hv_va(v->d->hvl.stubs + hv_stub_iret());
+		regs_dirty(v);
+		return;
+	}
+
+	/* The frame may be a hypervisor stub's, interrupted by a #DB: that
+	 * one resumes as it is. */
+	bool guest_frame = (f->cs & 3) == 3;
+	if (guest_frame)
+		fault_noncanonical_rip(v);
 	if (atomic_exchange(&v->flush_pending, false))
 		v->ptw_flush = 1;
-	if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) &&
+	if (guest_frame && __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) &&
 	    !vi->evtchn_upcall_mask && v->event_cb) {
 		trapstat_note(v, TS_MISC + TS_MISC_UPCALL);
 		bounce_to(v, v->event_cb, false, 0, true);
@@ -380,6 +455,13 @@ static void prepare_resume(struct vcpu *v)
 	}
 	if (atomic_load(&v->d->dying))
 		return;
+	v->trap_wait_rip = 0;   /* a trap came (or a frame was taken): stop waiting */
+	/* The stubs run on the hypervisor's flags, never the guest's: a frame
+	 * built from live guest state (interrupted()) left the guest's TF, NT
+	 * or AC in RFLAGS, and a TF there single-steps the stub itself (#DB
+	 * inside kxen; Xen raises it after the guest's instruction), an NT
+	 * makes its iretq fault. */
+	v->regs->rflags = X86_EFLAGS_FIXED;
 	if (v->ptw_count || v->ptw_flush) {
 		trapstat_note(v, TS_MISC + TS_MISC_PTW_REPLAY);
 		uint64_t *save = (uint64_t *)((uint8_t *)f - 40);
@@ -459,13 +541,53 @@ static void handle_user_syscall(struct vcpu *v)
 	regs_dirty(v);
 }
 
+/*
+ * `int n` of len bytes at the frame's RIP, as Xen treats it: the guest's
+ * handler for n gets it as a trap (RIP after the instruction) if the
+ * handler's DPL allows it from the current mode -- 3 from user mode, 1 or
+ * more from kernel mode, as for a 64-bit PV kernel in ring 3 -- otherwise
+ * the guest gets the #GP a DPL-0 gate raises.  Vectors 3 and 4 are always
+ * allowed: Xen's IDT makes them DPL 3 whatever the guest asked for; int3
+ * and icebp (!dpl_checked) are never refused.
+ */
+static void soft_int(struct vcpu *v, unsigned n, unsigned len, bool dpl_checked)
+{
+	const struct trap_info *t = &v->traps[n];
+
+	if (!dpl_checked || n == 3 || n == 4 || TI_GET_DPL(t) >= (v->in_kernel ? 1u : 3u)) {
+		v->frame->rip += len;
+		vcpu_bounce(v, n, false, 0);
+	} else {
+		vcpu_bounce(v, 13, true, (n << 3) | 2);
+	}
+}
+
 static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 {
 	struct x86_trap_frame *f = v->frame;
+	unsigned len;
+	uint8_t n;
+	bool checked;
 
 	switch (vec) {
+	case 1:
+		/* The hardware's DR6 (breakpoints, BS) into the guest's. */
+		debugreg_guest_db(v);
+		/* A single-step trap: the guest reads the cause from DR6.BS, as
+		 * it would from Xen (which reports the hardware's DR6); Linux
+		 * tells a step (SIGTRAP, TRAP_TRACE) from an icebp by it.  The
+		 * frame's TF is the flag the trapping instruction ran with. */
+		if (f->rflags & X86_EFLAGS_TF)
+			v->debugreg[6] |= X86_DR6_BS;
+		break;
+	case 12:
+		if (err == 0 && emulate_ss_fault_is_gp(v))
+			vec = 13;
+		break;
 	case 14: {
 		uint64_t cr2 = v->sregs->cr2;
+		if (emulate_m2p_fault(v, cr2, err))
+			return;
 		if (v->in_kernel && (err & 2) && mm_ptwr_fault(v, cr2, err) > 0) {
 			trapstat_set_kind(v, TS_MISC + TS_MISC_PTWR);
 			return;
@@ -475,33 +597,41 @@ static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 		break;
 	}
 	case 13:
+		/* `int n` through one of our DPL-0 gates (VT-x, AMD-V). */
+		if ((err & 3) == 2) {
+			len = emulate_soft_int_len(v, &n, &checked);
+			if (len && checked && n == ((err >> 3) & 255))
+				soft_int(v, n, len, true);
+			else
+				vcpu_bounce(v, 13, true, err);
+			return;
+		}
 		if (emulate_priv_op(v, vec) > 0)
 			return;
-		if ((err & 3) == 2) {
-			/* `int n` through a DPL0 gate: allowed if the guest's trap
-			 * table permits it from the current mode. */
-			unsigned n = (err >> 3) & 255;
-			const struct trap_info *t = &v->traps[n];
-			if (t->address && (v->in_kernel || TI_GET_DPL(t) == 3)) {
-				f->rip += 2;
-				vcpu_bounce(v, n, false, 0);
-				return;
-			}
-		}
+		err = emulate_gp_error_code(v, err);
 		break;
 	case 6:
+		/* PVM-style hosts report `int n` from CPL3 as #UD at the
+		 * instruction, whatever the gate's DPL; and after a return to a
+		 * non-canonical RSP, where they emulate the guest's code, int3
+		 * and icebp too.  No CPU raises #UD for any of these. */
+		len = emulate_soft_int_len(v, &n, &checked);
+		if (len) {
+			soft_int(v, n, len, checked);
+			return;
+		}
 		if (emulate_priv_op(v, vec) > 0)
 			return;
 		break;
-	case 3:
-	case 4:
 	case 0x80:
-		if (!v->in_kernel && TI_GET_DPL(&v->traps[vec]) != 3) {
-			f->rip -= vec == 0x80 ? 2 : 1;
-			vcpu_bounce(v, 13, true, (vec << 3) | 2);
-			return;
-		}
-		break;
+		/* Our gate for 0x80 is DPL 3, like Xen's: any handler the guest
+		 * registered gets it (Xen's int80 path checks no DPL); without
+		 * one it is the #GP of a DPL-0 gate, at the instruction. */
+		if (v->traps[0x80].address)
+			break;
+		f->rip -= 2;
+		vcpu_bounce(v, 13, true, (0x80 << 3) | 2);
+		return;
 	default:
 		if (vec >= 32) {
 			domain_crash(v->d, "unexpected vector %u", vec);
@@ -514,8 +644,10 @@ static void handle_exception(struct vcpu *v, unsigned vec, uint64_t err)
 static void handle_trap(struct vcpu *v)
 {
 	struct x86_trap_frame *f = v->frame;
-	unsigned vec = (unsigned)f->vector;
 
+	if (db_on_own_stack(v))
+		return;
+	unsigned vec = (unsigned)f->vector;
 	if (f->vector > 255) {
 		domain_crash(v->d, "corrupt trap frame");
 		return;
@@ -645,11 +777,79 @@ static bool async_work(struct vcpu *v)
 }
 
 /*
+ * On PVM-style hosts an exception that guest code raised can still be on
+ * its way when KVM_RUN is interrupted: the registers already show the
+ * state after the instruction and KVM reports no event in flight, yet the
+ * next entry delivers it -- unless we have rewritten the state to deliver
+ * an event first, which loses it.  Losing a fault is harmless (the
+ * instruction runs again); losing a trap is not: the int3 or the
+ * single-stepped instruction has completed, and its #BP or #DB never
+ * comes (a debugger's step or breakpoint vanishes).  So when the state
+ * says a trap may be pending, we let the vCPU run into it first.
+ */
+static bool trap_may_be_pending(struct vcpu *v)
+{
+	uint64_t rip = v->regs->rip;
+	uint8_t b[2];
+
+	if (v->regs->rflags & X86_EFLAGS_TF)
+		return true;                    /* a single-step #DB */
+	if (rip == HV_LSTAR_VA)
+		return true;                    /* a syscall's #PF */
+	if (v->debugreg[7] & 0xff)
+		return true;                    /* a breakpoint #DB */
+	if (guest_fetch(v, rip - 2, b, 2) == 2)
+		return b[1] == 0xcc || b[1] == 0xf1 || (b[0] == 0xcd && (b[1] == 3 || b[1] == 4));
+	return guest_fetch(v, rip - 1, b, 1) == 1 && (b[0] == 0xcc || b[0] == 0xf1);
+}
+
+/*
+ * How much CPU time the vCPU thread spends in KVM_RUN at the same RIP,
+ * without a trap, before we take its frame anyway: a pending trap comes
+ * out on the first real entry, so one still there after this long is a
+ * guest looping at that RIP (which must not keep events out for ever).
+ * Thread CPU time, not wall time: a vCPU thread the host has preempted
+ * has not run its guest.  A single-stepping guest traps after its next
+ * instruction whatever it is, so it may wait much longer.
+ */
+#define TRAP_WAIT_NS    200000
+#define TRAP_WAIT_TF_NS 5000000
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool wait_for_pending_trap(struct vcpu *v)
+{
+	uint64_t now;
+
+	if (!trap_may_be_pending(v)) {
+		v->trap_wait_rip = 0;
+		return false;
+	}
+	now = thread_cpu_ns();
+	if (v->trap_wait_rip != v->regs->rip) {
+		v->trap_wait_rip = v->regs->rip;
+		v->trap_wait_since = now;
+		return true;
+	}
+	if (now - v->trap_wait_since <
+	    ((v->regs->rflags & X86_EFLAGS_TF) ? TRAP_WAIT_TF_NS : TRAP_WAIT_NS))
+		return true;
+	v->trap_wait_rip = 0;
+	return false;
+}
+
+/*
  * KVM_RUN was interrupted.  In guest code (CPL3) the guest's state is live
  * in the registers: if there is work for it, turn that state into a trap
  * frame and switch to the CPL0 selectors, as if it had trapped, so the
  * normal resume path can bounce it.  Inside a CPL0 stub we must let the
- * stub finish; ask the host timer for another look very soon.
+ * stub finish, and a trap the guest may have raised must come out first;
+ * ask the host timer for another look very soon.
  */
 static void interrupted(struct vcpu *v)
 {
@@ -665,6 +865,10 @@ static void interrupted(struct vcpu *v)
 	v->rekick = false;
 	if (!async_work(v))
 		return;
+	if (wait_for_pending_trap(v)) {
+		v->rekick = true;
+		return;
+	}
 	struct x86_trap_frame *f = v->frame;
 	f->vector = 256;       /* no vector: an asynchronous stop */
 	f->error_code = 0;
@@ -827,6 +1031,8 @@ int vcpu_create(struct domain *d, unsigned id)
 		goto fail;
 	}
 	v->vinfo->evtchn_upcall_mask = 1;
+	debugreg_reset(v);
+	v->xcr0 = XSTATE_X87;
 	v->periodic_ns = 10000000;   /* Xen starts PV vCPUs with a 10 ms tick */
 	d->vcpus[id] = v;
 	return 0;
@@ -839,6 +1045,25 @@ fail:
 	return rc;
 }
 
+/* Every code and data address in a context is canonical (Xen's
+ * arch_set_info_guest refuses the context otherwise). */
+static bool context_addresses_ok(const struct vcpu_guest_context *c)
+{
+	const uint64_t a[] = { c->user_regs.rip, c->user_regs.rsp, c->kernel_sp, c->fs_base,
+			       c->gs_base_kernel, c->gs_base_user, c->event_callback_eip,
+			       c->syscall_callback_eip, c->failsafe_callback_eip };
+
+	for (size_t i = 0; i < sizeof a / sizeof a[0]; i++)
+		if (!is_canonical(a[i]))
+			return false;
+	if (c->ldt_ents && !is_canonical(c->ldt_base))
+		return false;
+	for (unsigned i = 0; i < 256; i++)
+		if (!is_canonical(c->trap_ctxt[i].address))
+			return false;
+	return true;
+}
+
 /* Registers and KVM state from a vcpu_guest_context (boot or
  * VCPUOP_initialise).  The caller holds d->lock. */
 int vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c)
@@ -847,7 +1072,7 @@ int vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c)
 	uint64_t root = c->ctrlreg[3] >> 12;
 	int rc;
 
-	if (!(c->flags & VGCF_IN_KERNEL))
+	if (!(c->flags & VGCF_IN_KERNEL) || !context_addresses_ok(c))
 		return -EINVAL;
 	rc = mm_get_root(d, root);
 	if (rc)
@@ -891,7 +1116,10 @@ int vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c)
 	v->sregs->fs.base = c->fs_base;
 	v->sregs->gs.base = c->gs_base_kernel;
 	v->iopl = (u->rflags >> 12) & 3;
-	memcpy(v->debugreg, c->debugreg, sizeof v->debugreg);
+	vcpu_set_guest_cr4(v, c->ctrlreg[4]);
+	rc = debugreg_load_context(v, c->debugreg);
+	if (rc)
+		return rc;
 	if (c->gdt_ents) {
 		rc = vcpu_set_gdt(v, c->gdt_frames, c->gdt_ents);
 		if (rc)

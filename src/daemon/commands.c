@@ -760,7 +760,7 @@ static void cmd_dmesg(struct kxend *k, struct client *c, const struct ctl_msg *r
 	if (check_fields(req, known, rep) || get_bool(req, "clear", &clear, rep))
 		return;
 	snprintf(path, sizeof path, "%s/kxend.log", k->rundir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(k->run_fd, "kxend.log", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		ctl_msg_set_error(rep, "cannot open %s: %s", path, strerror(errno));
 		return;
@@ -1415,6 +1415,11 @@ void command_dispatch(struct kxend *k, struct client *c, struct ctl_msg *req)
 		ctl_msg_set_error(&rep, "unknown command \"%s\"", req->head);
 	if (!rep.head)   /* a handler ran out of memory building its reply */
 		ctl_msg_set_error(&rep, "out of memory");
+	/* The first client after an unclean end hears what was lost. */
+	if (k->notice && !ctl_msg_add(&rep, "notice", k->notice)) {
+		free(k->notice);
+		k->notice = NULL;
+	}
 	/* For console attach the reply must go out before any guest output
 	 * queued on this client: create/console queue nothing before here
 	 * because output is only emitted from the loop, after dispatch. */

@@ -1,6 +1,6 @@
 /*
  * Guest consoles: everything a guest prints (HYPERVISOR_console_io and the
- * PV console ring) goes to <rundir>/console/<name>.log and to every
+ * PV console ring) goes to <rundir>/console/<name>.log (logs.c) and to every
  * attached console client; client input goes into the ring's in[].
  */
 #include "daemon/kxend.h"
@@ -16,38 +16,9 @@
 #include "core/core.h"
 #include "devices/devices.h"
 
-int console_open_log(struct kxend *k, struct kdom *kd, char *err, size_t errlen)
-{
-	char path[PATH_MAX];
-
-	int n = snprintf(path, sizeof path, "%s/console/%s.log", k->rundir, kd->name);
-	if (n < 0 || (size_t)n >= sizeof path) {
-		snprintf(err, errlen, "console log path too long");
-		return -ENAMETOOLONG;
-	}
-	/* A new domain of an old name starts a fresh log: the file is "what
-	 * this domain printed"; a restart (on_* = restart) continues it. */
-	kd->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
-			  (kd->restarts ? 0 : O_TRUNC), 0640);
-	if (kd->log_fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "cannot open console log %s: %s", path, strerror(e));
-		return -e;
-	}
-	return 0;
-}
-
 static void console_emit(struct kdom *kd, const char *buf, size_t len)
 {
-	int rc = kd->log_fd >= 0 ? ctl_write_all(kd->log_fd, buf, len) : 0;
-
-	if (rc) {
-		log_warn("console log of %s: write failed, logging stops: %s", kd->name,
-			 strerror(-rc));
-		if (close(kd->log_fd))
-			log_warn("close console log of %s: %s", kd->name, strerror(errno));
-		kd->log_fd = -1;
-	}
+	console_log_write(kd, buf, len);
 	for (struct client *c = kd->k->clients; c; c = c->next)
 		if (c->mode == CLIENT_CONSOLE && c->console_domid == kd->domid && !c->dead)
 			client_queue(c, buf, len);
@@ -66,8 +37,10 @@ static void console_flush_io(struct kdom *kd)
 	kd->io_buf = NULL;
 	kd->io_len = 0;
 	pthread_mutex_unlock(&kd->io_lock);
-	if (len)
+	if (len) {
 		console_emit(kd, buf, len);
+		kd_log_output(kd, buf, len);
+	}
 	free(buf);
 }
 
@@ -87,8 +60,8 @@ static void console_flush_ring(struct kdom *kd)
 		got = true;
 	}
 	if (n < 0 && !kd->ring_broken_logged) {
-		log_warn("domain %u (%s): console ring indices are insane, ignoring it",
-			 kd->domid, kd->name);
+		kd_log(kd, LOG_WARN, "domain %u (%s): console ring indices are insane, "
+		       "ignoring it", kd->domid, kd->name);
 		kd->ring_broken_logged = true;
 	}
 	if (got)

@@ -144,40 +144,28 @@ static int xs_home_write(struct kxend *k, uint16_t domid, const char *rel, const
 	return xs_write_str(k->xs, path, val);
 }
 
-static int xs_home_mkdir(struct kxend *k, uint16_t domid, const char *rel)
-{
-	char path[256];
-	snprintf(path, sizeof path, "/local/domain/%u/%s", domid, rel);
-	return xs_mkdir(k->xs, path);
-}
-
-/* The nodes a Linux guest expects in its home, as xl writes them. */
+/* The guest's home, laid out like libxl's (xs_home_create), then the
+ * domain is introduced to the store. */
 static int kd_store_setup(struct kxend *k, struct kdom *kd, unsigned vcpus)
 {
+	const struct xs_home home = {
+		.domid = kd->domid, .name = kd->name,
+		.target_kib = kd->target_kib, .static_max_kib = kd->max_kib,
+		.vcpus = vcpus, .max_vcpus = kd->max_vcpus,
+		.store_port = domain_store_port(kd->d),
+		.console_port = domain_console_port(kd->d),
+	};
 	struct xs_conn *conn;
-	char num[32], rel[64];
-	int rc;
+	int rc = xs_home_create(k->xs, &home);
 
-	rc = xs_introduce(k->xs, kd->domid, domain_store_ring(kd->d),
-			  domain_store_port(kd->d), &conn);
-	if (rc)
-		return rc;
-	rc = xs_home_write(k, kd->domid, "name", kd->name);
-	snprintf(num, sizeof num, "%u", kd->domid);
-	rc = rc ? rc : xs_home_write(k, kd->domid, "domid", num);
-	snprintf(num, sizeof num, "%llu", (unsigned long long)kd->target_kib);
-	rc = rc ? rc : xs_home_write(k, kd->domid, "memory/target", num);
-	snprintf(num, sizeof num, "%llu", (unsigned long long)kd->max_kib);
-	rc = rc ? rc : xs_home_write(k, kd->domid, "memory/static-max", num);
-	/* Every possible vCPU, as libxl writes them: xl vcpu-set flips these. */
-	for (unsigned i = 0; i < kd->max_vcpus && !rc; i++) {
-		snprintf(rel, sizeof rel, "cpu/%u/availability", i);
-		rc = xs_home_write(k, kd->domid, rel, i < vcpus ? "online" : "offline");
+	if (!rc)
+		rc = xs_introduce(k->xs, kd->domid, domain_store_ring(kd->d),
+				  domain_store_port(kd->d), &conn);
+	if (rc) {
+		char path[32];
+		snprintf(path, sizeof path, "/local/domain/%u", kd->domid);
+		xs_rm(k->xs, path);
 	}
-	snprintf(num, sizeof num, "%u", domain_console_port(kd->d));
-	rc = rc ? rc : xs_home_write(k, kd->domid, "console/port", num);
-	rc = rc ? rc : xs_home_mkdir(k, kd->domid, "control");
-	rc = rc ? rc : xs_home_mkdir(k, kd->domid, "device");
 	xs_dispatch_watches(k->xs);
 	return rc;
 }
@@ -271,6 +259,8 @@ static struct kdom *kd_new(struct kxend *k, const struct domain_create_req *req)
 	kd->on_poweroff = req->on_poweroff;
 	kd->on_reboot = req->on_reboot;
 	kd->on_crash = req->on_crash;
+	if (req->logrl)
+		kd->logrl = *req->logrl;
 	pthread_mutex_init(&kd->io_lock, NULL);
 	if (kd_config_init(kd, req)) {
 		pthread_mutex_destroy(&kd->io_lock);
@@ -392,6 +382,7 @@ static int kd_create_built(struct kxend *k, const struct domain_create_req *req,
 	kd->next = k->doms;
 	k->doms = kd;
 	k->nr_doms++;
+	kd_record_domains(k);
 	rc = kd_store_setup(k, kd, req->vcpus);
 	if (rc) {
 		snprintf(err, errlen, "cannot set up the domain's XenStore home: %s", strerror(-rc));
@@ -413,10 +404,18 @@ static int kd_create_built(struct kxend *k, const struct domain_create_req *req,
 		kd_destroy(k, kd, "vCPU start failed");
 		return rc;
 	}
-	log_info("domain %u (%s) created: %llu MiB, %u vCPUs, kernel %s%s%s%s", kd->domid,
-		 kd->name, (unsigned long long)req->memory_mib, req->vcpus,
-		 boot ? boot->kernel_path : req->kernel, boot ? " from " : "",
-		 boot ? req->bootdisk : "", req->paused ? ", paused" : "");
+	/* A restart is the guest's doing (a reboot loop); a create is not. */
+	if (boot)
+		kd_log_if_guest(kd, req->restarts > 0, LOG_INFO, "domain %s: pygrub on %s: "
+				"partition %u, entry \"%s\": kernel %s (%zu bytes), ramdisk %zu "
+				"bytes, cmdline \"%s\"", kd->name, req->bootdisk, boot->partition,
+				boot->title, boot->kernel_path, boot->kernel_len, boot->ramdisk_len,
+				boot->cmdline);
+	kd_log_if_guest(kd, req->restarts > 0, LOG_INFO,
+			"domain %u (%s) created: %llu MiB, %u vCPUs, kernel %s%s%s%s", kd->domid,
+			kd->name, (unsigned long long)req->memory_mib, req->vcpus,
+			boot ? boot->kernel_path : req->kernel, boot ? " from " : "",
+			boot ? req->bootdisk : "", req->paused ? ", paused" : "");
 	*out = kd;
 	return 0;
 }
@@ -461,10 +460,6 @@ static int run_bootloader(const struct domain_create_req *req, struct bl_result 
 		snprintf(err, errlen, "bootloader (pygrub) on %s: %s", req->bootdisk, why);
 		return rc;
 	}
-	log_info("domain %s: pygrub on %s: partition %u, entry \"%s\": kernel %s (%zu bytes), "
-		 "ramdisk %zu bytes, cmdline \"%s\"", req->name, req->bootdisk, boot->partition,
-		 boot->title, boot->kernel_path, boot->kernel_len, boot->ramdisk_len,
-		 boot->cmdline);
 	return 0;
 }
 
@@ -494,6 +489,7 @@ static void kd_unlink(struct kxend *k, struct kdom *kd)
 		if (*pp == kd) {
 			*pp = kd->next;
 			k->nr_doms--;
+			kd_record_domains(k);
 			return;
 		}
 	}
@@ -501,13 +497,18 @@ static void kd_unlink(struct kxend *k, struct kdom *kd)
 
 void kd_destroy(struct kxend *k, struct kdom *kd, const char *why)
 {
-	log_info("destroying domain %u (%s): %s", kd->domid, kd->name, why);
+	kd_log_if_guest(kd, kd->by_guest, LOG_INFO, "destroying domain %u (%s): %s",
+			kd->domid, kd->name, why);
 	/* The ring lives in guest memory: read what is left while it exists. */
 	console_flush(kd, true);
 	domain_destroy(kd->d);
 	kd->d = NULL;
 	/* vCPU threads are gone; console_io text they left is still ours. */
 	console_flush(kd, false);
+	if (kd->restart_logrl)
+		*kd->restart_logrl = kd->logrl;    /* the restarted one goes on */
+	else
+		kd_log_final(kd);
 	int rc = xs_release(k->xs, kd->domid);
 	if (rc && rc != -ENOENT)
 		log_warn("xs_release(%u): %s", kd->domid, strerror(-rc));
@@ -555,8 +556,9 @@ static bool kd_handle_shutdown(struct kxend *k, struct kdom *kd)
 
 	if (kd->shutdown_handled)
 		return false;
-	log_info("domain %u (%s) shut down: %s, action %s", kd->domid, kd->name,
-		 reason_name(reason), kd_action_name(a));
+	kd->by_guest = true;
+	kd_log(kd, LOG_INFO, "domain %u (%s) shut down: %s, action %s", kd->domid, kd->name,
+	       reason_name(reason), kd_action_name(a));
 	snprintf(why, sizeof why, "shut down (%s)", reason_name(reason));
 	switch (a) {
 	case KD_ACTION_PRESERVE:
@@ -571,8 +573,8 @@ static bool kd_handle_shutdown(struct kxend *k, struct kdom *kd)
 	case KD_ACTION_COREDUMP_RESTART:
 		return kd_restart(k, kd, a, why);
 	default:
-		log_warn("domain %u (%s): action %s is not supported yet, destroying instead",
-			 kd->domid, kd->name, kd_action_name(a));
+		kd_log(kd, LOG_WARN, "domain %u (%s): action %s is not supported yet, "
+		       "destroying instead", kd->domid, kd->name, kd_action_name(a));
 		break;
 	}
 	kd_destroy(k, kd, why);

@@ -103,7 +103,7 @@ void kd_config_free(struct kdom *kd)
 
 int kd_rename(struct kxend *k, struct kdom *kd, const char *name, char *err, size_t errlen)
 {
-	char from[PATH_MAX], to[PATH_MAX], path[64];
+	char path[64];
 	struct kdom *other;
 
 	if (!kd_name_valid(name)) {
@@ -125,14 +125,10 @@ int kd_rename(struct kxend *k, struct kdom *kd, const char *name, char *err, siz
 		return rc;
 	}
 	xs_dispatch_watches(k->xs);
-	/* The open log follows the file: console/<name>.log stays "what the
-	 * domain called <name> printed". */
-	if (snprintf(from, sizeof from, "%s/console/%s.log", k->rundir, kd->name) < (int)sizeof from &&
-	    snprintf(to, sizeof to, "%s/console/%s.log", k->rundir, name) < (int)sizeof to &&
-	    rename(from, to) && errno != ENOENT)
-		log_warn("rename %s to %s: %s", from, to, strerror(errno));
+	console_log_rename(k, kd, name);
 	log_info("domain %u renamed from %s to %s", kd->domid, kd->name, name);
 	snprintf(kd->name, sizeof kd->name, "%s", name);
+	kd_record_domains(k);
 	return 0;
 }
 
@@ -172,6 +168,8 @@ bool kd_restart(struct kxend *k, struct kdom *kd, enum kd_action a, const char *
 		.restarts = kd->restarts + 1, .weight = kd->weight, .cap = kd->cap,
 	};
 	char name[KXEND_NAME_MAX + 1], err[512];
+	/* A domain in a restart loop keeps its log limits. */
+	struct kd_logstate logrl = kd->logrl;
 	char *kernel = NULL, *ramdisk = NULL, *cmdline = NULL, *cpus = NULL, *cpus_soft = NULL;
 	char *bootloader = NULL, *bootdisk = NULL, *bootentry = NULL;
 	struct pci_bdf *pci = NULL;
@@ -182,6 +180,7 @@ bool kd_restart(struct kxend *k, struct kdom *kd, enum kd_action a, const char *
 
 	snprintf(name, sizeof name, "%s", kd->name);
 	memcpy(req.uuid, kd->uuid, sizeof req.uuid);
+	req.logrl = &logrl;
 	if (dup_opt(&kernel, kd->kernel) || dup_opt(&ramdisk, kd->ramdisk) ||
 	    dup_opt(&cmdline, kd->cmdline) || dup_opt(&cpus, kd->cpus) ||
 	    dup_opt(&cpus_soft, kd->cpus_soft) || dup_opt(&bootloader, kd->bootloader) ||
@@ -209,8 +208,8 @@ bool kd_restart(struct kxend *k, struct kdom *kd, enum kd_action a, const char *
 	if (!dispatch_cpupool_get(k->dp, domain_cpupool(kd->d), &pool))
 		req.pool = pool.name;
 	if (a == KD_ACTION_COREDUMP_RESTART)
-		log_warn("domain %u (%s): core dumps are not supported, restarting without one",
-			 kd->domid, kd->name);
+		kd_log(kd, LOG_WARN, "domain %u (%s): core dumps are not supported, restarting "
+		       "without one", kd->domid, kd->name);
 	if (a == KD_ACTION_RENAME_RESTART && rename_for_preserve(k, kd) == 0) {
 		/* The old domain stays, shut down, under its new name; its PCI
 		 * devices go to the new one. */
@@ -222,14 +221,15 @@ bool kd_restart(struct kxend *k, struct kdom *kd, enum kd_action a, const char *
 		console_flush(kd, true);
 		destroyed = false;
 	} else {
+		kd->restart_logrl = &logrl;
 		kd_destroy(k, kd, why);
 	}
 	rc = kd_create(k, &req, NULL, &nkd, err, sizeof err);
 	if (rc)
 		log_err("domain %s: restart failed: %s", name, err);
 	else
-		log_info("domain %u (%s) restarted as domain %u (restart %u)", old_domid, name,
-			 nkd->domid, nkd->restarts);
+		kd_log(nkd, LOG_INFO, "domain %u (%s) restarted as domain %u (restart %u)",
+		       old_domid, name, nkd->domid, nkd->restarts);
 out:
 	free(kernel);
 	free(ramdisk);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/common.h"
 #include "control/control.h"
 #include "toolstack/toolstack.h"
 
@@ -50,6 +51,20 @@ enum {
 
 struct kxend;
 
+/* A rate limit on log lines (logs.c), like Xen's printk_ratelimit: a
+ * burst, then one line per interval; the rest are counted and reported. */
+struct log_bucket {
+	int64_t stamp_ns;            /* last refill, 0: never used */
+	int64_t credit_ns;
+	unsigned suppressed;
+};
+/* A domain's limits; a restarted domain inherits them. */
+struct kd_logstate {
+	struct log_bucket events;    /* messages about what the domain did */
+	struct log_bucket output;    /* its console_io lines */
+};
+#define KD_LINE_MAX 256
+
 struct kdom {
 	struct kxend *k;
 	struct domain *d;
@@ -58,8 +73,15 @@ struct kdom {
 	uint64_t memory_mib, maxmem_mib;
 	enum kd_action on_poweroff, on_reboot, on_crash;
 	int log_fd;                  /* console log, -1 if it could not open */
+	uint64_t log_size;           /* bytes in it (rotated past the cap) */
+	struct kd_logstate logrl;
+	char line[KD_LINE_MAX];      /* console_io text up to its newline */
+	size_t line_len;
 	bool shutdown_handled;       /* preserved after shutting down */
 	bool ring_broken_logged;
+	bool by_guest;               /* going away because of its own shutdown */
+	/* Destroyed to be restarted: where its log limits go on (logs.c). */
+	struct kd_logstate *restart_logrl;
 	atomic_uint pending;         /* KD_EV_* */
 	unsigned ev_taken;           /* loop thread: bits being handled */
 	atomic_uint shutdown_reason;
@@ -99,6 +121,10 @@ struct client {
 
 struct kxend {
 	char rundir[PATH_MAX];
+	/* The run dir and its console/ subdirectory, opened once and checked
+	 * (ours, no other user may write): files are opened relative to these
+	 * and never through a symlink. */
+	int run_fd, console_fd;
 	int listen_fd, wake_fd, sig_fd, pid_fd;
 	struct xs_store *xs;
 	struct kdom *doms;
@@ -108,7 +134,14 @@ struct kxend {
 	unsigned nr_clients;
 	bool stopping;
 	uint64_t dmesg_from;         /* kxend.log offset after `xl dmesg -c` */
+	int log_fd;                  /* kxend.log */
+	struct log_bucket output_all;   /* every guest's console_io lines */
+	uint64_t console_log_max;    /* bytes per console log file */
+	unsigned console_log_keep;   /* rotated files kept */
 	struct dispatcher *dp;       /* runs every domain's vCPUs */
+	unsigned long sched_failures_seen;   /* sched_invariant_failures() logged */
+	char *notice;                /* for the first client: the previous daemon
+	                                died with domains (record.c) */
 };
 
 /* loop.c */
@@ -139,6 +172,7 @@ struct domain_create_req {
 	const struct pci_bdf *pcidevs;
 	size_t nr_pcidevs;
 	unsigned restarts;       /* >0: a restart, the console log is kept */
+	const struct kd_logstate *logrl;   /* a restart's log limits, or NULL */
 };
 /* Build and (unless paused) start a domain; attach first, if non-NULL,
  * runs before the first instruction so no console output is missed. */
@@ -159,6 +193,34 @@ bool kd_name_valid(const char *name);
 void kd_state(struct kdom *kd, char buf[7], uint64_t *cpu_ns, uint64_t *mem_kib,
 	      unsigned *vcpus);
 
+/* logs.c: console log files and rate-limited logging for domains */
+int console_logs_setup(struct kxend *k, char *err, size_t errlen);
+int console_open_log(struct kxend *k, struct kdom *kd, char *err, size_t errlen);
+/* Appends to the domain's console log, rotating it at the size cap. */
+void console_log_write(struct kdom *kd, const char *buf, size_t len);
+/* Renames the domain's console logs for its new name. */
+void console_log_rename(struct kxend *k, struct kdom *kd, const char *name);
+/* Logs a message caused by what the domain did, within its rate limit. */
+void kd_log(struct kdom *kd, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The same when guest_caused; what the administrator asked for is always
+ * logged. */
+void kd_log_if_guest(struct kdom *kd, bool guest_caused, enum log_level level,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Mirrors console_io text into kxend.log as "(d<id>) line", rate limited. */
+void kd_log_output(struct kdom *kd, const char *buf, size_t len);
+/* The domain is gone for good: says how many of its lines were held back. */
+void kd_log_final(struct kdom *kd);
+/* SIGHUP: opens kxend.log and the console logs again by name. */
+void kxend_reopen_logs(struct kxend *k);
+
+/* record.c: the running domains on disk, so a daemon's death is not silent */
+void kd_record_domains(struct kxend *k);
+void kd_record_remove(struct kxend *k);
+/* At start-up (holding the pid file's lock): did the previous daemon die? */
+void kd_check_previous_run(struct kxend *k);
+void kd_fatal_signals_setup(struct kxend *k);
+
 /* console.c */
 void console_attach(struct kdom *kd, struct client *c);
 /* Move everything the guest printed to the log and console clients. */
@@ -166,7 +228,6 @@ void console_flush(struct kdom *kd, bool ring);
 void console_input(struct kxend *k, struct client *c, const char *buf, size_t len);
 /* Close the console clients of a domain that is going away. */
 void console_detach_all(struct kxend *k, uint16_t domid);
-int console_open_log(struct kxend *k, struct kdom *kd, char *err, size_t errlen);
 
 /* domconfig.c: the kept configuration, rename, actions, PCI records */
 int kd_config_init(struct kdom *kd, const struct domain_create_req *req);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "sched/invariants.h"
 
 void kxend_wake(struct kxend *k)
 {
@@ -99,12 +100,41 @@ static void client_free(struct client *c)
 	free(c);
 }
 
+/* Only root and the daemon's own user may drive it: the socket's mode
+ * says so too, this holds even if someone loosens the mode. */
+static bool peer_allowed(int fd)
+{
+	static int64_t last_warned;
+	struct ucred cred = { 0 };
+	socklen_t len = sizeof cred;
+	bool known = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+		     len == sizeof cred;
+
+	if (known && (cred.uid == 0 || cred.uid == geteuid()))
+		return true;
+	/* A local user knocking must not flood the log either. */
+	if (now_ns() - last_warned > 10ll * 1000 * 1000 * 1000) {
+		last_warned = now_ns();
+		log_warn("refused a control connection from uid %ld (pid %ld)",
+			 known ? (long)cred.uid : -1L, known ? (long)cred.pid : -1L);
+	}
+	return false;
+}
+
 static void accept_client(struct kxend *k)
 {
 	int fd = accept4(k->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			log_warn("accept: %s", strerror(errno));
+		return;
+	}
+	if (!peer_allowed(fd)) {
+		static const char denied[] = "error permission denied: only root or the "
+					     "daemon's user may control kxend\n\n";
+		if (send(fd, denied, sizeof denied - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			log_debug("refusing a client: %s", strerror(errno));
+		close(fd);
 		return;
 	}
 	struct client *c = k->nr_clients < KXEND_MAX_CLIENTS ? calloc(1, sizeof *c) : NULL;
@@ -212,6 +242,10 @@ static void drain_signals(struct kxend *k)
 	struct signalfd_siginfo si;
 
 	while (read(k->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGHUP) {
+			kxend_reopen_logs(k);
+			continue;
+		}
 		log_info("signal %u: stopping", si.ssi_signo);
 		k->stopping = true;
 	}
@@ -249,6 +283,20 @@ static void serve_clients(struct kxend *k, struct pollfd *pfd, struct client **w
 	}
 }
 
+/* A scheduler invariant that broke was backed out, not fatal (sched.h);
+ * it is still a bug worth a line in the log. */
+static void report_sched_invariants(struct kxend *k)
+{
+	const char *last;
+	unsigned long n = sched_invariant_failures(&last);
+
+	if (n == k->sched_failures_seen)
+		return;
+	log_err("scheduler: %lu invariant check(s) failed (backed out), the last: %s",
+		n - k->sched_failures_seen, last ? last : "?");
+	k->sched_failures_seen = n;
+}
+
 int kxend_loop(struct kxend *k)
 {
 	struct pollfd pfd[PFD_FIRST_CLIENT + KXEND_MAX_CLIENTS];
@@ -269,6 +317,7 @@ int kxend_loop(struct kxend *k)
 		/* Guest events first: a console client created just now must
 		 * see output in order after its reply. */
 		kd_process_events(k);
+		report_sched_invariants(k);
 		serve_clients(k, pfd, who, n);
 		if (pfd[PFD_LISTEN].revents & POLLIN)
 			accept_client(k);

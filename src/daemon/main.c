@@ -5,10 +5,13 @@
  *
  *   kxend [--foreground] [--help]
  *
- * $KXEN_RUNDIR (default /run/kxen) holds kxend.sock, kxend.pid, kxend.log
- * and console/<name>.log.  Without --foreground the daemon detaches once
- * its socket is listening, so a client may connect as soon as the
- * starting process exits.
+ * $KXEN_RUNDIR (default /run/kxen) holds kxend.sock, kxend.pid, kxend.log,
+ * console/<name>.log (capped and rotated, see logs.c) and the record of
+ * running domains (record.c); it must be safe from other users (see
+ * rundir_setup).  SIGTERM and SIGINT stop the daemon, SIGHUP reopens its
+ * logs.  Without --foreground the daemon detaches once its socket is
+ * listening, so a client may connect as soon as the starting process
+ * exits.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,24 +41,101 @@ static const char *run_path(const struct kxend *k, const char *name, char *buf, 
 	return buf;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
+/* Creates the missing ancestors of path (not path itself); the daemon's
+ * umask leaves them 0700. */
+static int mkdir_parents(const char *path)
 {
 	char buf[PATH_MAX];
 	int n = snprintf(buf, sizeof buf, "%s", path);
 
 	if (n < 0 || (size_t)n >= sizeof buf)
 		return -ENAMETOOLONG;
-	for (char *p = buf + 1; ; p++) {
-		if (*p != '/' && *p)
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
 			continue;
-		char c = *p;
 		*p = 0;
-		if (mkdir(buf, mode) && errno != EEXIST)
+		if (mkdir(buf, 0755) && errno != EEXIST)
 			return -errno;
-		*p = c;
-		if (!c)
-			return 0;
+		*p = '/';
 	}
+	return 0;
+}
+
+/* Every ancestor of the run dir must be safe from other users: owned by
+ * root or us, and writable by nobody else unless sticky (like /tmp),
+ * or they could swap the run dir for one of theirs. */
+static int check_ancestors(const char *path, char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *slash = strrchr(buf, '/'); slash; slash = strrchr(buf, '/')) {
+		if (slash == buf)
+			slash[1] = 0;
+		else
+			*slash = 0;
+		if (stat(buf, &st)) {
+			snprintf(err, errlen, "cannot check %.300s: %s", buf, strerror(errno));
+			return -errno;
+		}
+		bool others_write = (st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX);
+		if ((st.st_uid != 0 && st.st_uid != geteuid()) || others_write) {
+			snprintf(err, errlen, "refusing KXEN_RUNDIR %.150s: its parent %.150s is "
+				 "%s", path, buf, others_write ? "writable by other users"
+							 : "owned by another user");
+			return -EPERM;
+		}
+		if (slash == buf)
+			break;
+	}
+	return 0;
+}
+
+/* A directory of ours (opened without following a symlink) that no other
+ * user can write into: one they can would let them plant symlinks where
+ * the daemon writes as root.  Read access for others is taken away. */
+static int check_own_dir(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st)) {
+		snprintf(err, errlen, "cannot check %.300s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "refusing %.300s: owned by uid %u, not by the daemon's uid %u",
+			 path, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "refusing %.300s: writable by other users (mode %03o); "
+			 "remove it or chmod 700 it", path, (unsigned)(st.st_mode & 0777));
+		return -EPERM;
+	}
+	if ((st.st_mode & 0777) != 0700 && fchmod(fd, 0700)) {
+		snprintf(err, errlen, "cannot chmod 700 %.300s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* mkdir (0700) and open a directory at dirfd, never through a symlink. */
+static int open_own_dir(int dirfd, const char *name, const char *path, int *out,
+			char *err, size_t errlen)
+{
+	if (mkdirat(dirfd, name, 0700) && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %.300s: %s", path, strerror(errno));
+		return -errno;
+	}
+	*out = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*out < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot open %.300s: %s", path,
+			 e == ELOOP || e == ENOTDIR ? "not a directory (a symlink?)" : strerror(e));
+		return -e;
+	}
+	return check_own_dir(*out, path, err, errlen);
 }
 
 static int rundir_setup(struct kxend *k, char *err, size_t errlen)
@@ -64,30 +144,38 @@ static int rundir_setup(struct kxend *k, char *err, size_t errlen)
 	int n = snprintf(k->rundir, sizeof k->rundir, "%s", ctl_rundir());
 	int rc;
 
-	if (n < 0 || n >= (int)sizeof k->rundir - 64 || k->rundir[0] != '/') {
+	if (n < 0 || n >= (int)sizeof k->rundir - 64 || k->rundir[0] != '/' || n < 2) {
 		snprintf(err, errlen, "KXEN_RUNDIR must be an absolute path");
 		return -EINVAL;
 	}
-	rc = mkdir_p(k->rundir, 0755);
+	while (n > 1 && k->rundir[n - 1] == '/')
+		k->rundir[--n] = 0;
+	rc = mkdir_parents(k->rundir);
+	if (rc) {
+		snprintf(err, errlen, "cannot create the parents of %.300s: %s", k->rundir,
+			 strerror(-rc));
+		return rc;
+	}
+	rc = check_ancestors(k->rundir, err, errlen);
+	if (!rc)
+		rc = open_own_dir(AT_FDCWD, k->rundir, k->rundir, &k->run_fd, err, errlen);
 	run_path(k, "console", sub, sizeof sub);
 	if (!rc)
-		rc = mkdir_p(sub, 0750);
-	if (rc)
-		snprintf(err, errlen, "cannot create %.300s: %s", sub, strerror(-rc));
+		rc = open_own_dir(k->run_fd, "console", sub, &k->console_fd, err, errlen);
 	return rc;
 }
 
 static int open_log(struct kxend *k, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
+	int fd = openat(k->run_fd, "kxend.log",
+			O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 
-	run_path(k, "kxend.log", path, sizeof path);
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %.300s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot open %.300s/kxend.log: %s", k->rundir, strerror(errno));
 		return -errno;
 	}
 	log_set_fd(fd);
+	k->log_fd = fd;
 	return 0;
 }
 
@@ -99,7 +187,8 @@ static int lock_pidfile(struct kxend *k, char *err, size_t errlen)
 	char path[PATH_MAX];
 
 	run_path(k, "kxend.pid", path, sizeof path);
-	k->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	k->pid_fd = openat(k->run_fd, "kxend.pid",
+			   O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (k->pid_fd < 0) {
 		snprintf(err, errlen, "cannot open %.300s: %s", path, strerror(errno));
 		return -errno;
@@ -128,6 +217,8 @@ static int write_pidfile(struct kxend *k)
 	return 0;
 }
 
+/* A umask makes the socket 0600 from the moment it exists: no window
+ * between bind() and a chmod(). */
 static int listen_socket(struct kxend *k, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -137,23 +228,26 @@ static int listen_socket(struct kxend *k, char *err, size_t errlen)
 		return -ENAMETOOLONG;
 	}
 	/* We hold the rundir's lock, so a socket file left here is stale. */
-	if (unlink(sun.sun_path) && errno != ENOENT) {
+	if (unlinkat(k->run_fd, CTL_SOCKET_NAME, 0) && errno != ENOENT) {
 		snprintf(err, errlen, "cannot remove stale %.300s: %s", sun.sun_path, strerror(errno));
 		return -errno;
 	}
 	k->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (k->listen_fd < 0 ||
-	    bind(k->listen_fd, (struct sockaddr *)&sun, sizeof sun) ||
-	    chmod(sun.sun_path, 0600) || listen(k->listen_fd, 64)) {
-		int e = errno;
+	mode_t old = umask(0177);
+	int rc = k->listen_fd < 0 ? -1 : bind(k->listen_fd, (struct sockaddr *)&sun, sizeof sun);
+	int e = errno;
+	umask(old);
+	if (rc || listen(k->listen_fd, 64)) {
+		e = rc ? e : errno;
 		snprintf(err, errlen, "cannot listen on %.300s: %s", sun.sun_path, strerror(e));
 		return -e;
 	}
 	return 0;
 }
 
-/* Fork; the parent returns 1 and exits, the child continues detached. */
-static int daemonize(char *err, size_t errlen)
+/* Fork; the parent returns 1 and exits, the child continues detached
+ * with stderr into kxend.log (what a dying process prints lands there). */
+static int daemonize(int log_fd, char *err, size_t errlen)
 {
 	pid_t pid = fork();
 
@@ -167,8 +261,13 @@ static int daemonize(char *err, size_t errlen)
 		snprintf(err, errlen, "setsid: %s", strerror(errno));
 		return -errno;
 	}
+	/* Hold no directory of whoever started us (and dump no core there). */
+	if (chdir("/")) {
+		snprintf(err, errlen, "chdir /: %s", strerror(errno));
+		return -errno;
+	}
 	int fd = open("/dev/null", O_RDWR);
-	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
+	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(log_fd, 2) < 0) {
 		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
 		return -errno;
 	}
@@ -212,6 +311,7 @@ static int runtime_setup(struct kxend *k, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot write the pid file: %s", strerror(-rc));
 		return rc;
 	}
+	kd_record_domains(k);
 	k->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (k->wake_fd < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
@@ -233,6 +333,10 @@ static void cleanup(struct kxend *k)
 	char path[PATH_MAX];
 
 	kd_destroy_all(k);
+	/* A clean stop: nothing was lost (only the lock holder's record). */
+	if (k->pid_fd >= 0)
+		kd_record_remove(k);
+	free(k->notice);
 	dispatch_fini(k->dp);
 	k->dp = NULL;
 	while (k->clients) {
@@ -246,11 +350,15 @@ static void cleanup(struct kxend *k)
 	if (k->xs)
 		xs_destroy(k->xs);
 	run_path(k, CTL_SOCKET_NAME, path, sizeof path);
-	if (k->listen_fd >= 0 && unlink(path))
+	if (k->listen_fd >= 0 && unlinkat(k->run_fd, CTL_SOCKET_NAME, 0))
 		log_warn("unlink %.300s: %s", path, strerror(errno));
 	run_path(k, "kxend.pid", path, sizeof path);
-	if (k->pid_fd >= 0 && unlink(path))
+	if (k->pid_fd >= 0 && unlinkat(k->run_fd, "kxend.pid", 0))
 		log_warn("unlink %.300s: %s", path, strerror(errno));
+	if (k->console_fd >= 0)
+		close(k->console_fd);
+	if (k->run_fd >= 0)
+		close(k->run_fd);
 }
 
 static void usage(FILE *f)
@@ -259,7 +367,10 @@ static void usage(FILE *f)
 		   "  Runs the kxen daemon; state lives in $KXEN_RUNDIR (default %s).\n"
 		   "  --sched: Pool-0's scheduler, like Xen's sched= boot option\n"
 		   "           (default $KXEN_SCHED, else credit).\n"
-		   "  Host CPUs used: $KXEN_PCPUS (e.g. 0-1), else the process's affinity.\n",
+		   "  Host CPUs used: $KXEN_PCPUS (e.g. 0-1), else the process's affinity.\n"
+		   "  Console logs: $KXEN_CONSOLE_LOG_SIZE bytes each (default 1M), then\n"
+		   "  rotated; $KXEN_CONSOLE_LOG_KEEP old ones kept (default 1).\n"
+		   "  SIGHUP reopens the logs, SIGTERM stops the daemon.\n",
 		CTL_DEFAULT_RUNDIR);
 }
 
@@ -272,7 +383,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kxend k = { .listen_fd = -1, .wake_fd = -1, .sig_fd = -1, .pid_fd = -1,
-			   .next_domid = 1 };
+			   .run_fd = -1, .console_fd = -1, .log_fd = -1, .next_domid = 1 };
 	bool foreground = false;
 	const char *sched = getenv("KXEN_SCHED");
 	char err[512] = "";
@@ -297,17 +408,27 @@ int main(int argc, char **argv)
 			sched);
 		return 1;
 	}
+	/* Everything the daemon creates (logs, pid file, socket) is its
+	 * own: console logs hold what guests print. */
+	umask(077);
 	rc = rundir_setup(&k, err, sizeof err);
 	if (!rc)
 		rc = open_log(&k, err, sizeof err);
+	if (!rc)
+		rc = console_logs_setup(&k, err, sizeof err);
 	if (!rc)
 		rc = lock_pidfile(&k, err, sizeof err);
 	if (!rc)
 		rc = listen_socket(&k, err, sizeof err);
 	if (!rc && !foreground)
-		rc = daemonize(err, sizeof err);
+		rc = daemonize(k.log_fd, err, sizeof err);
 	if (rc == 1)
 		return 0;   /* the parent: the detached child serves */
+	if (!rc) {
+		/* Before our pid replaces the one a dead daemon left. */
+		kd_check_previous_run(&k);
+		kd_fatal_signals_setup(&k);
+	}
 	if (!rc)
 		rc = runtime_setup(&k, err, sizeof err);
 	if (!rc)   /* after daemonize: it starts a thread */

@@ -28,7 +28,6 @@
  *  - weight_total == sum over active domains of weight * active vCPUs.
  *  - the runqueue list a vCPU sits on is q[queue_idx] of pcpu[processor].
  */
-#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,7 +206,8 @@ static bool vcpu_cache_hot(const struct csched_private *prv,
 
 static void runq_remove(struct csched_private *prv, struct csched_vcpu *svc)
 {
-    assert(sched_list_linked(&svc->runq_elem));
+    if (!SCHED_CHECK(sched_list_linked(&svc->runq_elem)))
+        return;
     sched_list_del(&svc->runq_elem);
     prv->pcpu[svc->v->processor].nr_queued--;
 }
@@ -223,7 +223,8 @@ static void runq_insert(struct csched_private *prv, int cpu,
     struct csched_pcpu *pc = &prv->pcpu[cpu];
     int qi = queue_of_pri(svc->pri);
 
-    assert(!svc->running && !sched_list_linked(&svc->runq_elem));
+    if (!SCHED_CHECK(!svc->running && !sched_list_linked(&svc->runq_elem)))
+        return;
     svc->v->processor = cpu;
     svc->queue_idx = qi;
     if (svc->yield_flag) {

@@ -30,7 +30,6 @@
  *  - rq->load == number of runnable (awake, unparked) vCPUs assigned to it;
  *  - svc->rq is set iff the vCPU is on rq->svcs.
  */
-#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +143,8 @@ static void update_runq_load(struct c2_runq *rq, int change, s_time_t now)
                            rq->avgload) >> LOAD_WINDOW_SHIFT;
     rq->load_last_update = now;
     rq->load += change;
-    assert(rq->load >= 0);
+    if (!SCHED_CHECK(rq->load >= 0))
+        rq->load = 0;
 }
 
 /* What placement decisions compare: the average blended with the present,
@@ -172,7 +172,8 @@ static void runq_insert(struct c2_runq *rq, struct c2_vcpu *svc)
 {
     struct sched_list *pos = &rq->runq;
 
-    assert(!svc->running && !sched_list_linked(&svc->runq_elem));
+    if (!SCHED_CHECK(!svc->running && !sched_list_linked(&svc->runq_elem)))
+        return;
     sched_list_for_each(e, &rq->runq) {
         struct c2_vcpu *o = sched_container_of(e, struct c2_vcpu, runq_elem);
         if (svc->credit > o->credit) {
@@ -191,7 +192,8 @@ static void runq_remove(struct c2_vcpu *svc)
 
 static void runq_assign(struct c2_runq *rq, struct c2_vcpu *svc, s_time_t now)
 {
-    assert(!svc->rq);
+    if (!SCHED_CHECK(!svc->rq))
+        return;
     svc->rq = rq;
     sched_list_add_tail(&svc->rq_elem, &rq->svcs);
     rq->nr_svcs++;
@@ -923,7 +925,8 @@ static struct c2_runq *runq_for_new_cpu(struct sched_instance *s, int cpu,
         if (!rq->in_use && !free_rq)
             free_rq = rq;
     }
-    assert(free_rq); /* at most one runqueue per pCPU */
+    if (!SCHED_CHECK(free_rq)) /* at most one runqueue per pCPU */
+        return NULL;
     memset(free_rq, 0, sizeof(*free_rq));
     free_rq->in_use = true;
     free_rq->key = key;
@@ -943,6 +946,8 @@ static int c2_add_cpu(struct sched_instance *s, int cpu, s_time_t now)
         cpu >= s->topo->nr_cpus)
         return -EINVAL;
     rq = runq_for_new_cpu(s, cpu, now);
+    if (!rq)
+        return -ENOSPC;
     sched_cpumask_set(&rq->cpus, cpu);
     sched_cpumask_set(&rq->idle, cpu);
     prv->pcpu[cpu].rq = rq;

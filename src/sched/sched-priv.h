@@ -7,9 +7,19 @@
 #ifndef KXEN_SCHED_PRIV_H
 #define KXEN_SCHED_PRIV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sched/sched.h"
+
+/* True if cond holds; otherwise records the failure (see
+ * sched_invariant_failures) and is false, for the caller to back out. */
+bool sched_invariant_failed(const char *where);
+#define SCHED_STR_(x) #x
+#define SCHED_STR(x) SCHED_STR_(x)
+#define SCHED_CHECK(cond)                                                   \
+    (__builtin_expect(!!(cond), 1) ||                                       \
+     sched_invariant_failed(__FILE__ ":" SCHED_STR(__LINE__) ": " #cond))
 
 #define sched_container_of(ptr, type, member)                              \
     ((type *)((char *)(ptr) - offsetof(type, member)))

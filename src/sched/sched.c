@@ -12,6 +12,23 @@
 
 #include "sched/sched-priv.h"
 
+static unsigned long invariant_failures;
+static const char *invariant_last;
+
+bool sched_invariant_failed(const char *where)
+{
+    __atomic_add_fetch(&invariant_failures, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&invariant_last, where, __ATOMIC_RELEASE);
+    return false;
+}
+
+unsigned long sched_invariant_failures(const char **last)
+{
+    if (last)
+        *last = __atomic_load_n(&invariant_last, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&invariant_failures, __ATOMIC_RELAXED);
+}
+
 static const struct sched_ops *const all_schedulers[] = {
     &sched_credit_ops,
     &sched_credit2_ops,

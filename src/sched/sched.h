@@ -332,6 +332,8 @@ struct sched_instance {
 extern const struct sched_ops sched_credit_ops;
 extern const struct sched_ops sched_credit2_ops;
 
+#include "sched/invariants.h"
+
 /* "credit" or "credit2"; NULL if unknown. */
 const struct sched_ops *sched_ops_find(const char *name);
 

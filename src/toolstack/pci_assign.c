@@ -113,11 +113,17 @@ static int state_path(const char *statedir, const char *bdf, char *buf, size_t l
 	return path_fmt(buf, len, &rc, "%s/" STATE_SUBDIR "/%s", statedir, bdf);
 }
 
-static int ensure_dir(const char *path)
+/* State directories are root's alone; our own subdirectory must be a
+ * real directory, not a symlink to somewhere else. */
+static int ensure_dir(const char *path, bool own)
 {
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+	struct stat st;
+
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	return 0;
+	if ((own ? lstat(path, &st) : stat(path, &st)) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 static int state_write(const char *statedir, const char *bdf, const char *driver,
@@ -129,17 +135,25 @@ static int state_write(const char *statedir, const char *bdf, const char *driver
 
 	if (path_fmt(dir, sizeof(dir), &rc, "%s/" STATE_SUBDIR, statedir) < 0)
 		return rc;
-	rc = ensure_dir(statedir);
+	rc = ensure_dir(statedir, false);
 	if (rc == 0)
-		rc = ensure_dir(dir);
+		rc = ensure_dir(dir, true);
 	if (rc == 0)
 		rc = state_path(statedir, bdf, path, sizeof(path));
 	if (rc < 0)
 		return rc;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
+	/* Never through a symlink someone planted (O_TRUNC would truncate
+	 * whatever it points at). */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
 		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
 	fprintf(f, "driver=%s\nstub=%s\n", driver, stub ? stub : "");
 	if (fclose(f) != 0) {
 		rc = -errno;

@@ -417,7 +417,6 @@ enum x86emu_status x86emu_fetch_insn(const struct x86emu_regs *regs,
 				     size_t *got, struct x86emu_outcome *out)
 {
 	size_t n = 0;
-	int rc;
 
 	memset(buf, 0, X86EMU_MAX_INSN_LEN);
 	if (ops->fetch)
@@ -425,8 +424,15 @@ enum x86emu_status x86emu_fetch_insn(const struct x86emu_regs *regs,
 	if (n > X86EMU_MAX_INSN_LEN)    /* distrust the callback, too */
 		n = X86EMU_MAX_INSN_LEN;
 	*got = n;
+	return x86emu_decode_insn(regs, buf, n, out);
+}
 
-	rc = x86emu_decode(buf, n, &out->insn);
+enum x86emu_status x86emu_decode_insn(const struct x86emu_regs *regs,
+				      const uint8_t *buf, size_t n,
+				      struct x86emu_outcome *out)
+{
+	int rc = x86emu_decode(buf, n, &out->insn);
+
 	switch (rc) {
 	case 0:
 		out->next_rip = regs->rip + out->insn.len;

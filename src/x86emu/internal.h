@@ -18,6 +18,23 @@ enum x86emu_status x86emu_fetch_insn(const struct x86emu_regs *regs,
 				     const struct x86emu_ops *ops, void *ctx,
 				     uint8_t buf[X86EMU_MAX_INSN_LEN],
 				     size_t *got, struct x86emu_outcome *out);
+/* Decodes buf[0..n) as the instruction at regs->rip (same results). */
+enum x86emu_status x86emu_decode_insn(const struct x86emu_regs *regs,
+				      const uint8_t *buf, size_t n,
+				      struct x86emu_outcome *out);
+
+/* ALU operation numbers as in the opcode (opcode >> 3, or the /digit of
+ * 80/81/83); CMP computes SUB's flags. */
+enum {
+	X86EMU_ALU_ADD, X86EMU_ALU_OR, X86EMU_ALU_ADC, X86EMU_ALU_SBB,
+	X86EMU_ALU_AND, X86EMU_ALU_SUB, X86EMU_ALU_XOR, X86EMU_ALU_CMP,
+};
+
+/* a op b for size bytes; replaces the arithmetic flags in *rflags. */
+uint64_t x86emu_alu(unsigned op, unsigned size, uint64_t a, uint64_t b,
+		    uint64_t *rflags);
+/* The low size bytes of v, sign-extended to 64 bits. */
+uint64_t x86emu_sext(uint64_t v, unsigned size);
 
 /* Register access with x86 partial-register rules. */
 static inline uint64_t x86emu_size_mask(unsigned size)

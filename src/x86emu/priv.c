@@ -447,22 +447,12 @@ static enum x86emu_status emu_two_byte(struct x86emu_regs *r,
 	}
 }
 
-enum x86emu_status x86emu_emulate_priv(struct x86emu_regs *regs,
-				       const struct x86emu_ops *ops, void *ctx,
-				       struct x86emu_outcome *out)
+/* Emulates the instruction decoded from buf[0..got) (out->insn). */
+static enum x86emu_status emulate_decoded(struct x86emu_regs *regs,
+					  const struct x86emu_ops *ops, void *ctx,
+					  const uint8_t *buf, size_t got,
+					  struct x86emu_outcome *out)
 {
-	uint8_t buf[X86EMU_MAX_INSN_LEN];
-	size_t got = 0;
-	enum x86emu_status st;
-
-	memset(out, 0, sizeof(*out));
-	st = x86emu_fetch_insn(regs, ops, ctx, buf, &got, out);
-	if (st != X86EMU_DONE) {
-		/* An undefined opcode already raised #UD in hardware. */
-		if (out->vector == X86EMU_VEC_UD && !out->fetch_fault)
-			return X86EMU_UNHANDLED;
-		return st;
-	}
 
 	/* ud2 + "xen" + cpuid: only this exact sequence (like Xen). */
 	if (out->insn.map == X86EMU_MAP_0F && out->insn.opcode == 0x0b &&
@@ -486,4 +476,47 @@ enum x86emu_status x86emu_emulate_priv(struct x86emu_regs *regs,
 	if (out->insn.map == X86EMU_MAP_0F)
 		return emu_two_byte(regs, ops, ctx, out);
 	return X86EMU_UNHANDLED;
+}
+
+/* A fetch or decode failure: an undefined opcode already raised #UD in
+ * hardware, so that is the guest's own fault to see. */
+static enum x86emu_status decode_failed(enum x86emu_status st,
+					const struct x86emu_outcome *out)
+{
+	if (out->vector == X86EMU_VEC_UD && !out->fetch_fault)
+		return X86EMU_UNHANDLED;
+	return st;
+}
+
+enum x86emu_status x86emu_emulate_priv(struct x86emu_regs *regs,
+				       const struct x86emu_ops *ops, void *ctx,
+				       struct x86emu_outcome *out)
+{
+	uint8_t buf[X86EMU_MAX_INSN_LEN];
+	size_t got = 0;
+	enum x86emu_status st;
+
+	memset(out, 0, sizeof(*out));
+	st = x86emu_fetch_insn(regs, ops, ctx, buf, &got, out);
+	if (st != X86EMU_DONE)
+		return decode_failed(st, out);
+	return emulate_decoded(regs, ops, ctx, buf, got, out);
+}
+
+enum x86emu_status x86emu_emulate_priv_bytes(struct x86emu_regs *regs,
+					     const struct x86emu_ops *ops,
+					     void *ctx, const uint8_t *bytes,
+					     size_t len, struct x86emu_outcome *out)
+{
+	uint8_t buf[X86EMU_MAX_INSN_LEN];
+	size_t got = len < sizeof(buf) ? len : sizeof(buf);
+	enum x86emu_status st;
+
+	memset(out, 0, sizeof(*out));
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, bytes, got);
+	st = x86emu_decode_insn(regs, buf, got, out);
+	if (st != X86EMU_DONE)
+		return decode_failed(st, out);
+	return emulate_decoded(regs, ops, ctx, buf, got, out);
 }

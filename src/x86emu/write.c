@@ -26,8 +26,6 @@ enum wkind {
 	W_BT,           /* bts btr btc */
 };
 
-/* ALU operation numbers as in the opcode (opcode >> 3, or /digit). */
-enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR };
 /* BT* operation numbers as in 0f ba /digit. */
 enum { BT_S = 5, BT_R = 6, BT_C = 7 };
 
@@ -40,86 +38,6 @@ struct wop {
 	unsigned bit;           /* BT*: bit within the operand */
 	bool rmw;               /* result depends on the old value */
 };
-
-static uint64_t sext(uint64_t v, unsigned size)
-{
-	uint64_t m = x86emu_size_mask(size);
-	uint64_t sign;
-
-	if (size == 0 || size >= 8)
-		return v;
-	/* Free of signed-shift pitfalls: flip the sign bit, subtract it. */
-	sign = 1ULL << (8 * size - 1);
-	return (((v & m) ^ sign) - sign);
-}
-
-static unsigned parity_even(uint64_t v)
-{
-	uint8_t b = (uint8_t)v;
-
-	b ^= b >> 4;
-	b ^= b >> 2;
-	b ^= b >> 1;
-	return !(b & 1);
-}
-
-/* ZF, SF, PF of a result. */
-static uint64_t flags_zsp(uint64_t r, unsigned size)
-{
-	uint64_t f = 0;
-
-	r &= x86emu_size_mask(size);
-	if (!r)
-		f |= X86EMU_FLAG_ZF;
-	if (r >> (8 * size - 1))
-		f |= X86EMU_FLAG_SF;
-	if (parity_even(r))
-		f |= X86EMU_FLAG_PF;
-	return f;
-}
-
-/*
- * Computes a op b for size bytes and replaces the arithmetic flags in
- * *rflags.  Carry/overflow come from bit formulas on the top bit, so the
- * same code serves 8..64 bits with no wider type.
- */
-static uint64_t alu_compute(unsigned op, unsigned size, uint64_t a,
-			    uint64_t b, uint64_t *rflags)
-{
-	uint64_t m = x86emu_size_mask(size);
-	unsigned top = 8 * size - 1;
-	uint64_t cin = *rflags & X86EMU_FLAG_CF;
-	uint64_t r, f = 0, carry = 0, ovf = 0;
-
-	a &= m;
-	b &= m;
-	switch (op) {
-	case ALU_ADD: case ALU_ADC:
-		r = (a + b + (op == ALU_ADC ? cin : 0)) & m;
-		carry = ((a & b) | ((a | b) & ~r)) >> top;
-		ovf = ((a ^ r) & (b ^ r)) >> top;
-		break;
-	case ALU_SUB: case ALU_SBB:
-		r = (a - b - (op == ALU_SBB ? cin : 0)) & m;
-		carry = ((~a & b) | ((~a | b) & r)) >> top;
-		ovf = ((a ^ b) & (a ^ r)) >> top;
-		break;
-	case ALU_OR:  r = a | b; break;
-	case ALU_AND: r = a & b; break;
-	default:      r = a ^ b; break;
-	}
-	if (carry & 1)
-		f |= X86EMU_FLAG_CF;
-	if (ovf & 1)
-		f |= X86EMU_FLAG_OF;
-	/* AF is undefined for logic ops; hardware clears it, so do we. */
-	if (op != ALU_OR && op != ALU_AND && op != ALU_XOR &&
-	    (((a ^ b ^ r) >> 4) & 1))
-		f |= X86EMU_FLAG_AF;
-	f |= flags_zsp(r, size);
-	*rflags = (*rflags & ~X86EMU_FLAGS_ARITH) | f;
-	return r;
-}
 
 /* Floor division of a signed bit offset by the operand width in bits. */
 static int64_t floor_div(int64_t off, int64_t bits)
@@ -138,7 +56,7 @@ static void bt_reg_offset(struct wop *op, const struct x86emu_insn *in,
 			  const struct x86emu_regs *r)
 {
 	int64_t bits = 8 * (int64_t)op->size;
-	uint64_t raw = sext(r->gpr[in->reg], op->size);
+	uint64_t raw = x86emu_sext(r->gpr[in->reg], op->size);
 	int64_t off = raw > (uint64_t)INT64_MAX ?
 		      -(int64_t)(~raw) - 1 : (int64_t)raw;
 	int64_t q = floor_div(off, bits);
@@ -171,7 +89,7 @@ static bool classify_one_byte(struct wop *op, const struct x86emu_insn *in,
 		if (digit != 0)
 			return false;   /* xabort/xbegin */
 		op->kind = W_MOV;
-		op->src = sext(in->imm, in->imm_size);
+		op->src = x86emu_sext(in->imm, in->imm_size);
 		return in->has_mem;
 	case 0x86: case 0x87:
 		op->kind = W_XCHG;
@@ -189,7 +107,7 @@ static bool classify_one_byte(struct wop *op, const struct x86emu_insn *in,
 		op->rmw = true;
 		op->op = digit;
 		op->size = o == 0x80 ? 1 : in->opsize;
-		op->src = sext(in->imm, in->imm_size);
+		op->src = x86emu_sext(in->imm, in->imm_size);
 		return in->has_mem;
 	default:
 		break;
@@ -318,7 +236,7 @@ static bool compute(const struct wop *op, const struct x86emu_insn *in,
 		return true;
 	case W_CMPXCHG:
 		acc = x86emu_get_reg(nr, X86EMU_RAX, op->size, rex);
-		alu_compute(ALU_SUB, op->size, acc, old, &nr->rflags);
+		x86emu_alu(X86EMU_ALU_SUB, op->size, acc, old, &nr->rflags);
 		if (acc == old) {
 			*val = op->src;
 			return true;
@@ -327,7 +245,7 @@ static bool compute(const struct wop *op, const struct x86emu_insn *in,
 		x86emu_set_reg(nr, X86EMU_RAX, op->size, rex, old);
 		return false;
 	case W_ALU:
-		*val = alu_compute(op->op, op->size, old, op->src, &nr->rflags);
+		*val = x86emu_alu(op->op, op->size, old, op->src, &nr->rflags);
 		return true;
 	case W_BT:
 		bit = 1ULL << op->bit;

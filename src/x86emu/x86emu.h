@@ -269,6 +269,19 @@ enum x86emu_status x86emu_emulate_priv(struct x86emu_regs *regs,
 				       struct x86emu_outcome *out);
 
 /*
+ * The same, for instruction bytes the caller fetched itself (len readable
+ * bytes at regs->rip; a short len means the next byte is unreadable).
+ * ops->fetch is never called: what is emulated is exactly what the caller
+ * looked at, so a guest that rewrites the bytes on another vCPU cannot
+ * swap the instruction after the caller's checks (no double fetch).
+ */
+enum x86emu_status x86emu_emulate_priv_bytes(struct x86emu_regs *regs,
+					     const struct x86emu_ops *ops,
+					     void *ctx, const uint8_t *bytes,
+					     size_t len,
+					     struct x86emu_outcome *out);
+
+/*
  * Writable-page-table emulation after a write #PF at fault_addr on a
  * read-only page: only a write that stays inside the 8-byte entry holding
  * fault_addr (16-byte for CMPXCHG16B) is emulated.
@@ -277,5 +290,18 @@ enum x86emu_status x86emu_emulate_write(struct x86emu_regs *regs,
 					const struct x86emu_ops *ops, void *ctx,
 					uint64_t fault_addr,
 					struct x86emu_outcome *out);
+
+/*
+ * Load emulation after a read #PF at fault_addr on memory the caller
+ * serves through ops->read (kxen's M2P at an address the host reserves).
+ * Only an instruction whose single memory operand is a source and covers
+ * fault_addr is emulated: MOV, MOVZX, MOVSX(D), CMOVcc, ALU reg,mem, CMP,
+ * TEST, BT mem,imm.  DONE: registers, flags and RIP updated; UNHANDLED:
+ * deliver the original fault; EXCEPTION: #PF from fetch or ops->read.
+ */
+enum x86emu_status x86emu_emulate_read(struct x86emu_regs *regs,
+				       const struct x86emu_ops *ops, void *ctx,
+				       uint64_t fault_addr,
+				       struct x86emu_outcome *out);
 
 #endif /* KXEN_X86EMU_H */

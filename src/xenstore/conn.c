@@ -37,6 +37,7 @@ static void conn_free_output(struct xs_conn *conn)
 	while (conn->out_head) {
 		struct xs_msg *m = conn->out_head;
 		conn->out_head = m->next;
+		xs_domain_charge(conn->st, conn->domid, -(int64_t)m->len);
 		free(m);
 	}
 	conn->out_tail = NULL;
@@ -82,6 +83,9 @@ int xs_conn_queue(struct xs_conn *conn, uint32_t type, uint32_t req_id,
 		conn->out_events++;
 	else
 		conn->out_replies++;
+	/* Queued bytes count against the domain's memory: replies always
+	 * (there are at most max_outstanding), events only while they fit. */
+	xs_domain_charge(conn->st, conn->domid, m->len);
 	return 0;
 }
 
@@ -93,7 +97,9 @@ int xs_conn_queue_event(struct xs_conn *conn, const char *path, const char *toke
 	size_t pl = strlen(path) + 1, tl = strlen(token) + 1;
 
 	if (conn->out_events >= conn->st->quota.max_queued_events ||
-	    pl + tl > sizeof(buf)) {
+	    pl + tl > sizeof(buf) ||
+	    (!conn->privileged &&
+	     xs_domain_mem_exceeds(conn->st, conn->domid, HDR_LEN + pl + tl))) {
 		conn->dropped_events++;
 		return -ENOSPC;
 	}
@@ -118,6 +124,7 @@ static void conn_pop_output(struct xs_conn *conn)
 		conn->out_events--;
 	else
 		conn->out_replies--;
+	xs_domain_charge(conn->st, conn->domid, -(int64_t)m->len);
 	free(m);
 }
 
@@ -187,10 +194,14 @@ static uint32_t conn_in_take(struct xs_conn *conn, const void *src, uint32_t n)
 	return n;
 }
 
-/* Too many unsent replies: stop reading requests until the client reads. */
+/* Too many unsent replies, or a domain at its memory quota: stop reading
+ * requests until the client reads (as C xenstored does). */
 static bool conn_backlogged(const struct xs_conn *conn)
 {
-	return conn->out_replies >= conn->st->quota.max_outstanding;
+	if (conn->privileged)
+		return false;
+	return conn->out_replies >= conn->st->quota.max_outstanding ||
+	       xs_domain_mem(conn->st, conn->domid) >= conn->st->quota.max_memory;
 }
 
 /* ---- the shared ring ---------------------------------------------------------- */

@@ -126,6 +126,19 @@ static int req_path(struct req *r, struct xs_ctx *c, char *abs)
 	return rc ? rc : req_ctx(r, c);
 }
 
+/* GET_PERMS and SET_PERMS also name the special nodes (@releaseDomain...). */
+static int perms_path(uint32_t domid, const char *p, char *abs)
+{
+	if (xs_path_is_special(p)) {
+		size_t len = strnlen(p, XS_WIRE_ABS_PATH_MAX + 1);
+		if (len > XS_WIRE_ABS_PATH_MAX)
+			return -EINVAL;
+		memcpy(abs, p, len + 1);
+		return 0;
+	}
+	return xs_path_canonical(domid, p, abs);
+}
+
 static void do_read(struct req *r)
 {
 	char abs[XS_WIRE_ABS_PATH_MAX + 1];
@@ -227,7 +240,11 @@ static void do_get_perms(struct req *r)
 	char abs[XS_WIRE_ABS_PATH_MAX + 1];
 	struct xs_ctx c;
 	const struct xs_node *n;
-	int rc = req_path(r, &c, abs);
+	const char *p = arg_one(r);
+	int rc = p ? perms_path(r->conn->domid, p, abs) : -EINVAL;
+
+	if (!rc)
+		rc = req_ctx(r, &c);
 
 	if (!rc)
 		rc = xs_tree_get(&c, abs, XS_PERM_READ, &n);
@@ -286,7 +303,7 @@ static void do_set_perms(struct req *r)
 	int rc = pl + 1 < r->h.len ? 0 : -EINVAL;   /* path and >= 1 perm */
 
 	if (!rc)
-		rc = xs_path_canonical(r->conn->domid, r->payload, abs);
+		rc = perms_path(r->conn->domid, r->payload, abs);
 	if (!rc)
 		rc = xs_perms_parse(r->payload + pl + 1,
 				    r->h.len - (uint32_t)pl - 1, &p, &np);

@@ -64,6 +64,11 @@ static struct xs_node *node_new(const char *path, const void *val, uint32_t len,
 	return n;
 }
 
+uint32_t xs_node_mem(const struct xs_node *n)
+{
+	return xs_node_size(n) + (uint32_t)strlen(n->name_path);
+}
+
 struct xs_node *xs_node_dup(const struct xs_node *src)
 {
 	struct xs_node *n = node_new(src->name_path, src->value, src->value_len,
@@ -72,6 +77,7 @@ struct xs_node *xs_node_dup(const struct xs_node *src)
 	if (!n)
 		return NULL;
 	n->gen = src->gen;
+	n->children_len = src->children_len;
 	if (src->nchildren) {
 		n->children = calloc(src->nchildren, sizeof(char *));
 		if (!n->children)
@@ -135,6 +141,7 @@ static int node_child_add(struct xs_node *n, const char *name)
 		(n->nchildren - at) * sizeof(char *));
 	n->children[at] = copy;
 	n->nchildren++;
+	n->children_len += (uint32_t)strlen(name) + 1;
 	return 0;
 }
 
@@ -145,6 +152,7 @@ static void node_child_del(struct xs_node *n, const char *name)
 
 	if (!found)
 		return;
+	n->children_len -= (uint32_t)strlen(n->children[at]) + 1;
 	free(n->children[at]);
 	memmove(&n->children[at], &n->children[at + 1],
 		(n->nchildren - at - 1) * sizeof(char *));
@@ -162,13 +170,37 @@ int xs_store_replace(struct xs_store *st, const char *path, struct xs_node *n)
 		int rc = xs_map_put(&st->nodes, path, n, (void **)&old);
 		if (rc)
 			return rc;
-		xs_domain_count(st, n->perms[0].domid, +1);
+		xs_store_charge_node(st, n);
 	} else {
 		old = xs_map_remove(&st->nodes, path);
 	}
 	if (old) {
-		xs_domain_count(st, old->perms[0].domid, -1);
+		xs_store_uncharge_node(st, old);
 		xs_node_free(old);
+	}
+	return 0;
+}
+
+/* The special nodes sit outside the tree; like the root, only dom0 may
+ * look at them until it grants more (xs_set_perms). */
+static const char *const special_names[] = { "@introduceDomain", "@releaseDomain" };
+
+struct xs_node *xs_special_node(struct xs_store *st, const char *p)
+{
+	for (size_t i = 0; i < sizeof(special_names) / sizeof(special_names[0]); i++)
+		if (strcmp(p, special_names[i]) == 0)
+			return st->special[i];
+	return NULL;
+}
+
+static int tree_init_special(struct xs_store *st)
+{
+	const struct xs_perm p = { .domid = 0, .perm = XS_PERM_NONE };
+
+	for (size_t i = 0; i < sizeof(special_names) / sizeof(special_names[0]); i++) {
+		st->special[i] = node_new(special_names[i], "", 0, &p, 1);
+		if (!st->special[i])
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -188,6 +220,8 @@ int xs_tree_init(struct xs_store *st)
 			xs_node_free(n);
 			return -ENOMEM;
 		}
+		if (parent)
+			xs_store_charge_node(st, parent);
 		int rc = xs_store_replace(st, paths[i], n);
 		if (rc) {
 			xs_node_free(n);
@@ -195,7 +229,7 @@ int xs_tree_init(struct xs_store *st)
 		}
 		parent = n;
 	}
-	return 0;
+	return tree_init_special(st);
 }
 
 /* ---- lookups with permission checks -------------------------------------- */
@@ -235,9 +269,17 @@ int xs_tree_get(struct xs_ctx *c, const char *path, uint32_t perm,
 		const struct xs_node **out)
 {
 	const struct xs_node *n;
-	int rc = xs_ctx_lookup(c, path, &n);
+	int rc;
 
 	*out = NULL;
+	if (xs_path_is_special(path)) {
+		n = xs_special_node(c->st, path);
+		if (!n)
+			return -ENOENT;
+		rc = 0;
+	} else {
+		rc = xs_ctx_lookup(c, path, &n);
+	}
 	if (rc)
 		return rc;
 	if (!n)
@@ -261,6 +303,18 @@ static uint32_t path_depth(const char *p)
 	return d;
 }
 
+/* An unprivileged caller may not make a node bigger than the node size
+ * quota (C xenstored checks every node such a caller writes, parents
+ * gaining a child included). */
+static int tree_check_size(const struct xs_ctx *c, uint32_t nperms,
+			   uint32_t value_len, uint32_t children_len)
+{
+	if (c->privileged)
+		return 0;
+	uint64_t size = (uint64_t)xs_node_size_of(nperms, value_len, 0) + children_len;
+	return size > c->st->quota.max_node_size ? -ENOSPC : 0;
+}
+
 /* Creates the child `child_path` of the existing node `parent_path`,
  * inheriting the parent's permissions; an unprivileged creator becomes the
  * owner of what it creates. */
@@ -268,27 +322,40 @@ static int tree_create_child(struct xs_ctx *c, const char *parent_path,
 			     const char *child_path, const void *val,
 			     uint32_t len)
 {
+	const char *base = xs_path_basename(child_path);
+	uint32_t name_bytes = (uint32_t)strlen(base) + 1;
 	struct xs_node *parent;
 	int rc = xs_ctx_mutable(c, parent_path, &parent);
 
+	if (!rc)
+		rc = tree_check_size(c, parent->nperms, parent->value_len,
+				     parent->children_len + name_bytes);
+	if (!rc)
+		rc = tree_check_size(c, parent->nperms, len, 0);
+	if (!rc)
+		rc = xs_ctx_may_grow(c, parent->perms[0].domid, name_bytes);
 	if (rc)
 		return rc;
+	uint32_t owner = c->privileged ? parent->perms[0].domid : c->domid;
+	if (xs_ctx_may_grow(c, owner, xs_node_size_of(parent->nperms, len, 0) +
+				       (int64_t)strlen(child_path)))
+		return -ENOMEM;
 	struct xs_node *n = node_new(child_path, val, len, parent->perms,
 				     parent->nperms);
 	if (!n)
 		return -ENOMEM;
-	if (!c->privileged)
-		n->perms[0].domid = c->domid;
-	rc = node_child_add(parent, xs_path_basename(child_path));
+	n->perms[0].domid = owner;
+	rc = node_child_add(parent, base);
 	if (rc) {
 		xs_node_free(n);
 		return rc;
 	}
 	rc = xs_ctx_insert(c, n);
 	if (rc) {       /* insert did not take n */
-		node_child_del(parent, xs_path_basename(child_path));
+		node_child_del(parent, base);
 		xs_node_free(n);
 	}
+	xs_ctx_account(c, parent);
 	return rc;
 }
 
@@ -348,8 +415,6 @@ int xs_tree_write(struct xs_ctx *c, const char *path, const void *val,
 	const struct xs_node *n;
 	int rc;
 
-	if (!c->privileged && len > c->st->quota.max_value_size)
-		return -E2BIG;
 	rc = xs_ctx_lookup(c, path, &n);
 	if (rc)
 		return rc;
@@ -357,9 +422,16 @@ int xs_tree_write(struct xs_ctx *c, const char *path, const void *val,
 		struct xs_node *m;
 		if (!(xs_perm_for(n, c->domid, c->privileged) & XS_PERM_WRITE))
 			return -EACCES;
-		rc = xs_ctx_mutable(c, path, &m);
+		rc = tree_check_size(c, n->nperms, len, n->children_len);
+		if (!rc)
+			rc = xs_ctx_may_grow(c, n->perms[0].domid,
+					     (int64_t)len - n->value_len);
+		if (!rc)
+			rc = xs_ctx_mutable(c, path, &m);
 		if (!rc)
 			rc = node_set_value(m, val, len);
+		if (!rc)
+			xs_ctx_account(c, m);
 	} else {
 		rc = tree_create(c, path, val, len);
 	}
@@ -432,11 +504,24 @@ int xs_tree_rm(struct xs_ctx *c, const char *path)
 	if (rc)
 		return rc;
 	node_child_del(parent, xs_path_basename(path));
+	xs_ctx_account(c, parent);
 	strcpy(p, path);
 	rc = tree_delete_subtree(c, p);
 	if (!rc)
 		xs_ctx_changed(c, path, true);
 	return rc;
+}
+
+/* @introduceDomain and @releaseDomain: only their owner (dom0) may give
+ * rights to them; they are never part of a transaction. */
+static int tree_set_special_perms(struct xs_ctx *c, struct xs_node *n,
+				  const struct xs_perm *p, uint32_t np)
+{
+	if (!xs_perm_is_owner(n, c->domid, c->privileged))
+		return -EACCES;
+	if (!c->privileged && p[0].domid != n->perms[0].domid)
+		return -EPERM;
+	return node_set_perms(n, p, np);
 }
 
 int xs_tree_set_perms(struct xs_ctx *c, const char *path,
@@ -447,24 +532,31 @@ int xs_tree_set_perms(struct xs_ctx *c, const char *path,
 
 	if (np == 0)
 		return -EINVAL;
+	if (!c->privileged && np - 1 > c->st->quota.max_perms)
+		return -ENOSPC;
+	if (xs_path_is_special(path)) {
+		struct xs_node *sn = xs_special_node(c->st, path);
+		return sn ? tree_set_special_perms(c, sn, p, np) : -ENOENT;
+	}
 	int rc = xs_tree_get(c, path, XS_PERM_WRITE, &n);
 	if (rc)
 		return rc;
 	if (!xs_perm_is_owner(n, c->domid, c->privileged))
 		return -EACCES;
-	uint32_t old_owner = n->perms[0].domid;
 	/* Guests may not give their nodes away (or charge them to others). */
-	if (!c->privileged && p[0].domid != old_owner)
+	if (!c->privileged && p[0].domid != n->perms[0].domid)
 		return -EPERM;
-	rc = xs_ctx_mutable(c, path, &m);
+	rc = tree_check_size(c, np, n->value_len, n->children_len);
+	if (!rc)
+		rc = xs_ctx_may_grow(c, n->perms[0].domid,
+				     ((int64_t)np - n->nperms) * XS_PERM_BYTES);
+	if (!rc)
+		rc = xs_ctx_mutable(c, path, &m);
 	if (!rc)
 		rc = node_set_perms(m, p, np);
 	if (rc)
 		return rc;
-	if (!c->tx) {
-		xs_domain_count(c->st, old_owner, -1);
-		xs_domain_count(c->st, p[0].domid, +1);
-	}
+	xs_ctx_account(c, m);
 	xs_ctx_changed(c, path, false);
 	return 0;
 }

@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void watch_free(struct xs_watch *w)
+static void watch_free(struct xs_conn *conn, struct xs_watch *w)
 {
+	xs_domain_charge(conn->st, conn->domid, -(int64_t)w->charge);
 	free(w->path);
 	free(w->abs);
 	free(w->token);
@@ -56,6 +57,10 @@ int xs_watch_add(struct xs_conn *conn, const char *path, const char *token)
 		return -EEXIST;
 	if (!conn->privileged && conn->nwatches >= conn->st->quota.max_watches)
 		return -E2BIG;
+	/* Charged like C xenstored does: the path and the token. */
+	uint32_t charge = (uint32_t)(strlen(path) + strlen(token));
+	if (!conn->privileged && xs_domain_mem_exceeds(conn->st, conn->domid, charge))
+		return -ENOMEM;
 	struct xs_watch *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
@@ -64,9 +69,11 @@ int xs_watch_add(struct xs_conn *conn, const char *path, const char *token)
 	w->token = strdup(token);
 	w->relative = path[0] != '/' && !xs_path_is_special(path);
 	if (!w->path || !w->abs || !w->token) {
-		watch_free(w);
+		watch_free(conn, w);
 		return -ENOMEM;
 	}
+	w->charge = charge;
+	xs_domain_charge(conn->st, conn->domid, charge);
 	/* Append, so events come out in registration order. */
 	struct xs_watch **pp = &conn->watches;
 	while (*pp)
@@ -84,7 +91,7 @@ int xs_watch_remove(struct xs_conn *conn, const char *path, const char *token)
 	if (!w)
 		return -ENOENT;
 	*link = w->next;
-	watch_free(w);
+	watch_free(conn, w);
 	conn->nwatches--;
 	return 0;
 }
@@ -94,7 +101,7 @@ void xs_watch_free_all(struct xs_conn *conn)
 	while (conn->watches) {
 		struct xs_watch *w = conn->watches;
 		conn->watches = w->next;
-		watch_free(w);
+		watch_free(conn, w);
 	}
 	conn->nwatches = 0;
 }
@@ -134,11 +141,25 @@ static const char *watch_report_path(const struct xs_conn *conn,
 	return path;
 }
 
+/* Special events tell of other domains coming and going: like C
+ * xenstored (XSA-115), only privileged connections and domains given read
+ * access to the special node hear them. */
+static bool watch_special_visible(struct xs_conn *conn, const char *path)
+{
+	const struct xs_node *n = xs_special_node(conn->st, path);
+
+	if (conn->privileged)
+		return true;
+	return n && (xs_perm_for(n, conn->domid, false) & XS_PERM_READ);
+}
+
 static void watch_fire_conn(struct xs_conn *conn, const char *path,
 			    bool recursive)
 {
 	bool special = xs_path_is_special(path);
 
+	if (special && !watch_special_visible(conn, path))
+		return;
 	for (struct xs_watch *w = conn->watches; w; w = w->next) {
 		const char *hit;
 

@@ -35,19 +35,30 @@
 struct xs_store;
 struct xs_conn;
 
-/* Limits applied to unprivileged (guest) connections; dom0 is exempt from
- * the node quota.  Zero fields in the struct given to xs_create() take the
- * default shown. */
+/* Limits applied to unprivileged (guest) connections; dom0 is exempt.
+ * The defaults are C xenstored's.  Zero fields in the struct given to
+ * xs_create() take the default shown.  Every limit holds for what a
+ * transaction commits as well as for single requests. */
 struct xs_quota {
 	uint32_t max_nodes_per_domain;   /* 1000: nodes owned by one domain */
 	uint32_t max_watches;            /* 128 per connection */
 	uint32_t max_transactions;       /* 10 open per connection */
-	uint32_t max_value_size;         /* 4096 bytes */
-	uint32_t max_outstanding;        /* 32 unsent replies before we stop
+	uint32_t max_node_size;          /* 2048 bytes: a 16-byte header, 8
+	                                    per permission, the value and the
+	                                    child names with their NULs */
+	uint32_t max_outstanding;        /* 20 unsent replies before we stop
 	                                    reading a connection's requests */
 	uint32_t max_queued_events;      /* 1024 unsent watch events; more are
 	                                    dropped (and counted) */
-	uint32_t max_tx_nodes;           /* 2048 nodes touched per transaction */
+	uint32_t max_tx_nodes;           /* 1024 nodes touched per transaction */
+	uint32_t max_perms;              /* 5 permissions per node besides the
+	                                    owner's entry */
+	uint32_t max_memory;             /* 2.5 MiB per domain: owned nodes
+	                                    with their paths, open transactions,
+	                                    watches and queued output.  Past it
+	                                    requests that need more fail with
+	                                    ENOMEM and the ring is not read
+	                                    until the guest drains its replies */
 };
 
 struct xs_store *xs_create(const struct xs_quota *quota);
@@ -56,7 +67,12 @@ void xs_destroy(struct xs_store *st);
 /* ---- permissions ---------------------------------------------------------
  * A node's permission list: entry 0 names the owner (who may do anything)
  * and the rights of every domain not listed; later entries give rights to
- * particular domains.  Domain 0 may do anything. */
+ * particular domains.  Domain 0 may do anything.
+ *
+ * The special nodes "@introduceDomain" and "@releaseDomain" carry
+ * permissions too (xs_set_perms/xs_get_perms take their names): their
+ * watch events reach privileged connections and the domains given read
+ * access, nobody else (dom0-only by default, as in C xenstored). */
 enum {
 	XS_PERM_NONE = 0,
 	XS_PERM_READ = 1,
@@ -69,16 +85,35 @@ struct xs_perm {
 };
 
 /* ---- domains --------------------------------------------------------------
+ * A toolstack first lays out the guest's home with xs_home_create(), then
+ * introduces the domain, so watchers of @introduceDomain find it complete.
+ *
+ * xs_home_create() makes /local/domain/<domid> the way libxl does: the home
+ * and the nodes the toolstack writes (name, domid, memory/, cpu/, store/,
+ * control/) read-only to the guest ({0, NONE}, {domid, READ}); the guest
+ * owns data/, drivers/, feature/, attr/, error/, control/shutdown,
+ * control/feature-{poweroff,reboot,suspend}, control/sysrq,
+ * device/suspend/event-channel and its console frontend console/.  A home
+ * left by an earlier domain of that id is removed first.
+ *
  * xs_introduce() connects a domain whose store ring is at `ring_page` (the
  * mapped guest page, at least 2080 bytes, staying mapped until
- * xs_release()).  It creates /local/domain/<domid> owned by the domain
- * (others: no access), and fires @introduceDomain.  The connection is
- * returned in *conn (owned by the store).  Fill the home (name, domid,
- * memory/..., cpu/...) after introducing: nodes inherit the home's
- * permissions when created, so ones written before stay dom0-only.  Use
- * xs_set_perms() to make a node read-only for the guest ({0, NONE},
- * {domid, READ}).  xs_release() drops the connection with its watches and
- * transactions, removes /local/domain/<domid> and fires @releaseDomain. */
+ * xs_release()) and fires @introduceDomain.  If there is no home yet it
+ * creates a bare one owned by the domain (for tests and tools that need no
+ * layout).  The connection is returned in *conn (owned by the store).
+ * xs_release() drops the connection with its watches and transactions,
+ * removes /local/domain/<domid> and every other node the domain owns,
+ * drops the permission entries naming it (a later domain may get its id),
+ * and fires @releaseDomain. */
+struct xs_home {
+	uint32_t domid;
+	const char *name;
+	uint64_t target_kib, static_max_kib;   /* memory/target, static-max */
+	unsigned vcpus, max_vcpus;             /* cpu/<i>/availability online
+	                                          for i < vcpus, up to max */
+	uint32_t store_port, console_port;     /* store/port, console/port */
+};
+int xs_home_create(struct xs_store *st, const struct xs_home *home);
 int xs_introduce(struct xs_store *st, uint32_t domid, void *ring_page,
 		 uint32_t evtchn_port, struct xs_conn **conn);
 int xs_release(struct xs_store *st, uint32_t domid);
@@ -105,6 +140,9 @@ uint32_t xs_conn_evtchn(const struct xs_conn *conn);
 bool xs_conn_broken(const struct xs_conn *conn);
 /* Watch events dropped because the guest did not read them fast enough. */
 uint64_t xs_conn_dropped_events(const struct xs_conn *conn);
+/* What a domain uses of its quotas: nodes it owns and bytes charged. */
+void xs_domain_usage(struct xs_store *st, uint32_t domid, uint32_t *nodes,
+		     uint64_t *mem);
 
 /* ---- local (dom0 tool) connections ----------------------------------------
  * A byte-stream connection with full privilege, e.g. behind a unix socket:

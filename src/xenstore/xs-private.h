@@ -39,15 +39,40 @@ struct xs_node {
 	char **children;         /* child names, sorted (strcmp) */
 	uint32_t nchildren;
 	uint32_t cap_children;
+	uint32_t children_len;   /* the child names with their NULs, in bytes */
 	uint64_t gen;            /* store generation of the last change */
+	/* What this node is charged to while it is in the main store
+	 * (store.c): the owner's node count and memory. */
+	bool charged;
+	uint32_t charge_owner;
+	uint32_t charge_bytes;
 };
 void xs_node_free(struct xs_node *n);
+/* A copy that is charged to nobody (a transaction's private view). */
 struct xs_node *xs_node_dup(const struct xs_node *n);
+
+/* Quota sizes, counted like C xenstored does: a node is a 16-byte header,
+ * 8 bytes per permission, its value and its child names with their NULs;
+ * it costs its owner that plus its path in memory. */
+#define XS_NODE_HDR_BYTES 16u
+#define XS_PERM_BYTES 8u
+static inline uint32_t xs_node_size_of(uint32_t nperms, uint32_t value_len,
+				       uint32_t children_len)
+{
+	return XS_NODE_HDR_BYTES + XS_PERM_BYTES * nperms + value_len + children_len;
+}
+static inline uint32_t xs_node_size(const struct xs_node *n)
+{
+	return xs_node_size_of(n->nperms, n->value_len, n->children_len);
+}
+uint32_t xs_node_mem(const struct xs_node *n);
 
 /* ---- domains (store.c) ------------------------------------------------- */
 struct xs_domain {
 	uint32_t domid;
 	uint32_t nodes;          /* nodes this domain owns */
+	uint64_t mem;            /* bytes charged: owned nodes, open
+	                            transactions, watches, queued output */
 	struct xs_conn *conn;    /* ring connection once introduced */
 };
 
@@ -57,6 +82,7 @@ struct xs_watch {
 	char *path;              /* as the client gave it (reported back) */
 	char *abs;               /* absolute form ("@..." kept as is) */
 	char *token;
+	uint32_t charge;         /* bytes charged to the connection's domain */
 	bool relative;
 	xs_watch_fn fn;          /* in-process watches (xs_watch()) only */
 	void *opaque;
@@ -68,6 +94,8 @@ struct xs_tx {
 	uint32_t id;
 	struct xs_map overlay;   /* path -> struct xs_tx_ent (tx.c) */
 	int64_t nodes_delta;     /* change of the caller's owned-node count */
+	uint64_t mem;            /* bytes of the overlay, charged to the
+	                            connection's domain until the end */
 };
 
 /* ---- connections (conn.c) --------------------------------------------- */
@@ -120,6 +148,9 @@ struct xs_store {
 	struct xs_conn *self;    /* privileged caller for the direct API */
 	struct xs_conn *internal;   /* holds in-process watches; created on
 	                               first xs_watch() */
+	/* @introduceDomain and @releaseDomain: not in the tree, but with
+	 * permissions that decide who hears them (watch.c). */
+	struct xs_node *special[2];
 };
 
 /* Who performs an operation and in which transaction. */
@@ -137,6 +168,8 @@ void xs_home_path(uint32_t domid, char out[XS_HOME_MAX]);
  * under the caller's home).  out has room for XS_WIRE_ABS_PATH_MAX + 1. */
 int xs_path_canonical(uint32_t domid, const char *in, char *out);
 bool xs_path_is_special(const char *p);
+/* The special node named p (@introduceDomain, @releaseDomain), or NULL. */
+struct xs_node *xs_special_node(struct xs_store *st, const char *p);
 bool xs_path_is_under(const char *ancestor, const char *p);
 /* Cuts the last component off p in place; false for "/". */
 bool xs_path_parent(char *p);
@@ -156,6 +189,11 @@ int xs_ctx_lookup(struct xs_ctx *c, const char *path, const struct xs_node **out
 int xs_ctx_mutable(struct xs_ctx *c, const char *path, struct xs_node **out);
 int xs_ctx_insert(struct xs_ctx *c, struct xs_node *n);
 int xs_ctx_delete(struct xs_ctx *c, const char *path);
+/* Before an unprivileged caller grows a node owned by `owner` by `grow`
+ * bytes: -ENOMEM if that would put the caller over its memory quota. */
+int xs_ctx_may_grow(struct xs_ctx *c, uint32_t owner, int64_t grow);
+/* After a node got from xs_ctx_mutable() changed: charge its new size. */
+void xs_ctx_account(struct xs_ctx *c, struct xs_node *n);
 int xs_tx_start(struct xs_conn *conn, uint32_t *id);
 struct xs_tx *xs_tx_find(struct xs_conn *conn, uint32_t id);
 int xs_tx_end(struct xs_conn *conn, struct xs_tx *tx, bool commit);
@@ -180,7 +218,14 @@ int xs_store_replace(struct xs_store *st, const char *path, struct xs_node *n);
 /* ---- domains (store.c) -------------------------------------------------- */
 struct xs_domain *xs_domain_get(struct xs_store *st, uint32_t domid, bool create);
 uint32_t xs_domain_nodes(struct xs_store *st, uint32_t domid);
-void xs_domain_count(struct xs_store *st, uint32_t domid, int delta);
+uint64_t xs_domain_mem(struct xs_store *st, uint32_t domid);
+/* Charges (or with a negative count, releases) bytes of memory. */
+void xs_domain_charge(struct xs_store *st, uint32_t domid, int64_t bytes);
+/* Would `grow` more bytes put an unprivileged domain over its quota? */
+bool xs_domain_mem_exceeds(struct xs_store *st, uint32_t domid, int64_t grow);
+/* Charges a main-store node to its owner (again, after it changed). */
+void xs_store_charge_node(struct xs_store *st, struct xs_node *n);
+void xs_store_uncharge_node(struct xs_store *st, struct xs_node *n);
 
 /* ---- watches (watch.c) ------------------------------------------------- */
 int xs_watch_add(struct xs_conn *conn, const char *path, const char *token);

@@ -156,17 +156,23 @@ int xl_call_ex(struct ctl_msg *req, struct ctl_msg *rep, struct xl_conn *keep, b
 	conn.fd = xl_connect();
 	if (conn.fd < 0)
 		return 1;
-	rc = ctl_send(conn.fd, req, true);
-	if (rc) {
-		xl_err("cannot send the request to kxend: %s", strerror(-rc));
+	int sent = ctl_send(conn.fd, req, true);
+	/* A daemon that refuses us says why and hangs up, maybe before our
+	 * request went out: its answer is worth reading even then. */
+	rc = sent && sent != -EPIPE ? sent :
+	     ctl_recv(conn.fd, false, rep, conn.extra, sizeof conn.extra, &conn.extra_len,
+		      err, sizeof err);
+	if (rc && sent) {
+		xl_err("cannot send the request to kxend: %s", strerror(-sent));
 		goto fail;
 	}
-	rc = ctl_recv(conn.fd, false, rep, conn.extra, sizeof conn.extra, &conn.extra_len,
-		      err, sizeof err);
 	if (rc) {
 		xl_err("%s", err);
 		goto fail;
 	}
+	for (size_t i = 0; i < rep->nr_fields; i++)
+		if (!strcmp(rep->fields[i].key, "notice"))
+			xl_err("warning: %s", rep->fields[i].val);
 	if (strcmp(rep->head, "ok")) {
 		if (!quiet)
 			xl_err("%s", rep->head + strlen("error "));

@@ -84,34 +84,25 @@ static void usage(void)
 			"[--cmdline STR] [--ramdisk FILE] KERNEL\n");
 }
 
+/* The same home kxend gives a guest (xs_home_create). */
 static int setup_store(struct runner *r, unsigned domid, const char *name,
 		       uint64_t mem_mib, unsigned vcpus)
 {
-	char path[128];
+	const struct xs_home home = {
+		.domid = domid, .name = name,
+		.target_kib = mem_mib * 1024, .static_max_kib = mem_mib * 1024,
+		.vcpus = vcpus, .max_vcpus = vcpus,
+		.store_port = domain_store_port(r->d),
+		.console_port = domain_console_port(r->d),
+	};
 	struct xs_conn *conn;
+
 	r->xs = xs_create(NULL);
 	if (!r->xs)
 		return -ENOMEM;
-	int rc = xs_introduce(r->xs, domid, domain_store_ring(r->d), domain_store_port(r->d), &conn);
-	if (rc)
-		return rc;
-	snprintf(path, sizeof path, "/local/domain/%u/name", domid);
-	xs_write_str(r->xs, path, name);
-	snprintf(path, sizeof path, "/local/domain/%u/domid", domid);
-	xs_printf(r->xs, path, "%u", domid);
-	snprintf(path, sizeof path, "/local/domain/%u/memory/target", domid);
-	xs_printf(r->xs, path, "%llu", (unsigned long long)mem_mib * 1024);
-	snprintf(path, sizeof path, "/local/domain/%u/memory/static-max", domid);
-	xs_printf(r->xs, path, "%llu", (unsigned long long)mem_mib * 1024);
-	for (unsigned i = 0; i < vcpus; i++) {
-		snprintf(path, sizeof path, "/local/domain/%u/cpu/%u/availability", domid, i);
-		xs_write_str(r->xs, path, "online");
-	}
-	snprintf(path, sizeof path, "/local/domain/%u/control", domid);
-	xs_mkdir(r->xs, path);
-	snprintf(path, sizeof path, "/local/domain/%u/device", domid);
-	xs_mkdir(r->xs, path);
-	return 0;
+	int rc = xs_home_create(r->xs, &home);
+	return rc ? rc : xs_introduce(r->xs, domid, domain_store_ring(r->d),
+				      domain_store_port(r->d), &conn);
 }
 
 int main(int argc, char **argv)

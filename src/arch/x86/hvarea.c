@@ -158,7 +158,10 @@ static void write_idt(const struct hv_layout *l, uint8_t *hv)
 		 * from CPL3 directly; all others give #GP and are checked
 		 * against the guest's trap table. */
 		unsigned dpl = (v == 3 || v == 4 || v == 0x80) ? 3 : 0;
-		idt[2 * v] = (h & 0xffff) | ((uint64_t)0xe008 << 16) | (1ull << 32) /* IST1 */ |
+		/* #DB gets its own stack: after MOV SS it can hit a stub whose
+		 * entry frame is still on IST1 (CVE-2018-8897). */
+		uint64_t ist = v == 1 ? 2 : 1;
+		idt[2 * v] = (h & 0xffff) | ((uint64_t)0xe008 << 16) | (ist << 32) |
 			     ((uint64_t)(0x8e | (dpl << 5)) << 40) | (((h >> 16) & 0xffff) << 48);
 		idt[2 * v + 1] = h >> 32;
 	}
@@ -184,6 +187,8 @@ static void write_reserved_gdt(const struct hv_layout *l, uint8_t *hv, unsigned 
 	uint64_t stack_top = hv_va(v.stack + HV_STACK_PAGES * PAGE);
 	memcpy(t + 4, &stack_top, 8);    /* rsp0 */
 	memcpy(t + 36, &stack_top, 8);   /* ist1 */
+	uint64_t db_top = hv_va(v.stack + HV_DB_STACK_TOP);
+	memcpy(t + 44, &db_top, 8);      /* ist2: #DB */
 	uint16_t iomap = 104;            /* no I/O bitmap: every port faults */
 	memcpy(t + 102, &iomap, 2);
 }

@@ -164,6 +164,38 @@ int kvm_vcpu_read_tsc(struct kvm_vcpu *vc, uint64_t *tsc)
 	return 0;
 }
 
+int kvm_vcpu_set_debugregs(struct kvm_vcpu *vc, const uint64_t addr[4], uint64_t dr6,
+			   uint64_t dr7)
+{
+	struct kvm_debugregs d;
+	memset(&d, 0, sizeof d);
+	memcpy(d.db, addr, sizeof d.db);
+	d.dr6 = dr6;
+	d.dr7 = dr7;
+	return ioctl(vc->fd, KVM_SET_DEBUGREGS, &d) < 0 ? -errno : 0;
+}
+
+int kvm_vcpu_get_debugregs(struct kvm_vcpu *vc, uint64_t addr[4], uint64_t *dr6, uint64_t *dr7)
+{
+	struct kvm_debugregs d;
+	if (ioctl(vc->fd, KVM_GET_DEBUGREGS, &d) < 0)
+		return -errno;
+	memcpy(addr, d.db, sizeof d.db);
+	*dr6 = d.dr6;
+	*dr7 = d.dr7;
+	return 0;
+}
+
+int kvm_vcpu_set_xcr0(struct kvm_vcpu *vc, uint64_t xcr0)
+{
+	struct kvm_xcrs x;
+	memset(&x, 0, sizeof x);
+	x.nr_xcrs = 1;
+	x.xcrs[0].xcr = 0;
+	x.xcrs[0].value = xcr0;
+	return ioctl(vc->fd, KVM_SET_XCRS, &x) < 0 ? -errno : 0;
+}
+
 int kvm_vcpu_setup_pv(struct kvm_vm *vm, struct kvm_vcpu *vc, const struct hv_layout *l,
 		      unsigned id, uint64_t cr3)
 {

@@ -39,6 +39,9 @@
 #define HV_GDT_PAGES    16
 #define HV_LDT_PAGES    16
 #define HV_STACK_PAGES  2
+/* The lower page of the stack area is #DB's IST stack (IST2); every other
+ * vector enters on IST1 at the top, which never needs a whole page. */
+#define HV_DB_STACK_TOP 4096ull
 #define HV_PTW_MAX      512   /* entries in one page-table re-store batch (a page of VAs) */
 #define HV_GRANT_FRAMES 32
 
@@ -114,6 +117,12 @@ void kvm_sregs_enter_cpl0(struct kvm_sregs *s);
 /* Whether KVM holds an exception or interrupt not yet delivered to the
  * guest (the vCPU was stopped in the middle of an event delivery). */
 bool kvm_vcpu_event_in_flight(struct kvm_vcpu *vc);
+/* The vCPU's hardware debug registers (DR0-3, DR6, DR7). */
+int kvm_vcpu_set_debugregs(struct kvm_vcpu *vc, const uint64_t addr[4], uint64_t dr6,
+			   uint64_t dr7);
+int kvm_vcpu_get_debugregs(struct kvm_vcpu *vc, uint64_t addr[4], uint64_t *dr6, uint64_t *dr7);
+/* The vCPU's XCR0 (KVM_SET_XCRS). */
+int kvm_vcpu_set_xcr0(struct kvm_vcpu *vc, uint64_t xcr0);
 /* Read the guest TSC (MSR 0x10) of a vCPU. */
 int kvm_vcpu_read_tsc(struct kvm_vcpu *vc, uint64_t *tsc);
 
@@ -121,6 +130,21 @@ int kvm_vcpu_read_tsc(struct kvm_vcpu *vc, uint64_t *tsc);
  * prefix answer from this policy). */
 void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 int kvm_vcpu_set_cpuid(struct kvm_vm *vm, struct kvm_vcpu *vc);
+/* XSAVE state components (XCR0 bits). */
+#define XSTATE_X87 0x1ull
+#define XSTATE_SSE 0x2ull
+#define XSTATE_YMM 0x4ull
+/* The XCR0 bits a guest may enable (0: no XSAVE offered). */
+uint64_t cpuid_xcr0_offered(void);
+/* Bytes of the XSAVE area (XSAVEC's compacted one) for those of xcr0's
+ * components offered. */
+uint32_t cpuid_xsave_size(uint64_t xcr0, bool compacted);
+/* KVM offers FSGSBASE: the VM's CR4.FSGSBASE decides whether the guest
+ * can use the instructions (VT-x, AMD-V). */
+bool cpuid_fsgsbase_follows_vm_cr4(void);
+/* The host's KVM is PVM-style (kvm_pvm): guest code runs at the host's
+ * CPL3 with the host's CR4, CPL0 is emulated. */
+bool kvm_host_is_pvm(void);
 
 /* Build a 64-bit code/data or system descriptor. */
 uint64_t x86_desc(uint32_t base, uint32_t limit, unsigned type, unsigned dpl,

@@ -118,7 +118,7 @@ static void idt_gates_point_at_their_stubs(void **state)
 		uint64_t target = (lo & 0xffff) | ((lo >> 32) & 0xffff0000ull) | (hi << 32);
 		assert_int_equal(target, hv_va(l.stubs + hv_stub_entry(v)));
 		assert_int_equal((lo >> 16) & 0xffff, 0xe008);     /* CPL0 code */
-		assert_int_equal((lo >> 32) & 7, 1);               /* IST1 */
+		assert_int_equal((lo >> 32) & 7, v == 1 ? 2 : 1);  /* #DB: IST2 */
 		unsigned dpl = (lo >> 45) & 3;
 		assert_int_equal(dpl, (v == 3 || v == 4 || v == 0x80) ? 3 : 0);
 		/* The stub pushes a dummy error code where the CPU pushes none,
@@ -142,6 +142,16 @@ static void idt_gates_point_at_their_stubs(void **state)
 		bool has_ec = v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
 		assert_int_equal(pushes, has_ec ? 1 : 2);
 	}
+	/* IST1 at the top of the stack area, IST2 (#DB) a page below, so a
+	 * #DB cannot overwrite a frame still on IST1. */
+	struct hv_vcpu_layout vl;
+	hv_vcpu_layout(&l, 0, &vl);
+	uint64_t ist1, ist2;
+	memcpy(&ist1, hv + vl.tss + 36, 8);
+	memcpy(&ist2, hv + vl.tss + 44, 8);
+	assert_int_equal(ist1, hv_va(vl.stack + HV_STACK_PAGES * 4096));
+	assert_int_equal(ist2, hv_va(vl.stack + HV_DB_STACK_TOP));
+	assert_true(ist1 - ist2 >= 4096);
 	free(hv);
 }
 

@@ -387,6 +387,18 @@ static void test_caps_with_idle_cpus(void **state)
 }
 
 
+/* Runs last: nothing above broke a scheduler invariant (they are counted,
+ * not asserted, so the daemon survives one; the tests must not). */
+static void test_no_invariant_failed(void **state)
+{
+    const char *last = NULL;
+    unsigned long n = sched_invariant_failures(&last);
+
+    (void)state;
+    if (n)
+        fail_msg("%lu scheduler invariant checks failed, the last: %s", n, last);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_credit_cap_after_cpu_remove),
         cmocka_unit_test(test_credit2_cap_after_cpu_remove),
         cmocka_unit_test(test_caps_with_idle_cpus),
+        cmocka_unit_test(test_no_invariant_failed),   /* keep last */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -795,6 +795,18 @@ static void test_cpulist_xl_syntax(void **state)
     assert_int_equal(sched_cpulist_parse(&m, "99999999999999999999", 8, &topo), -ERANGE);
 }
 
+/* Runs last: nothing above broke a scheduler invariant (they are counted,
+ * not asserted, so the daemon survives one; the tests must not). */
+static void test_no_invariant_failed(void **state)
+{
+    const char *last = NULL;
+    unsigned long n = sched_invariant_failures(&last);
+
+    (void)state;
+    if (n)
+        fail_msg("%lu scheduler invariant checks failed, the last: %s", n, last);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -819,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_sim_parse_errors),
         cmocka_unit_test(test_cpumask_text),
         cmocka_unit_test(test_cpulist_xl_syntax),
+        cmocka_unit_test(test_no_invariant_failed),   /* keep last */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

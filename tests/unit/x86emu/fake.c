@@ -293,5 +293,6 @@ int main(void)
 	failed += run_decode_tests();
 	failed += run_priv_tests();
 	failed += run_write_tests();
+	failed += run_read_tests();
 	return failed ? 1 : 0;
 }

@@ -72,5 +72,6 @@ void *native_code_page(void);
 int run_decode_tests(void);
 int run_priv_tests(void);
 int run_write_tests(void);
+int run_read_tests(void);
 
 #endif

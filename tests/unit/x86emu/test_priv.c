@@ -72,6 +72,34 @@ static void test_forced_prefix_truncated(void **state)
 	assert_int_equal(f.cpuid_in[0], 0);
 }
 
+/* emulate_priv_bytes decodes the caller's copy only: the fake's memory
+ * says wrmsr (what another vCPU may have written since), the copy the
+ * caller checked says forced CPUID, and CPUID is what runs. */
+static void test_priv_bytes_no_refetch(void **state)
+{
+	static const uint8_t checked[] = { 0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2 };
+
+	SETUP("\x0f\x0b\x78\x65\x6e\x0f\x30");
+	r.gpr[X86EMU_RAX] = 0x40000000;
+	r.gpr[X86EMU_RCX] = 0xc0000102;
+	assert_int_equal(x86emu_emulate_priv_bytes(&r, &fake_ops, &f, checked,
+						   sizeof(checked), &out),
+			 X86EMU_DONE);
+	assert_int_equal(f.cpuid_in[0], 0x40000000);
+	assert_int_equal(f.last_msr, 0);
+	assert_int_equal(r.rip, RIP0 + 7);
+
+	/* the copy is all there is: a short copy is a fetch fault after it */
+	fake_init(&f, &r, "\x0f\x32", 2);
+	assert_int_equal(x86emu_emulate_priv_bytes(&r, &fake_ops, &f, checked, 1,
+						   &out),
+			 X86EMU_EXCEPTION);
+	assert_int_equal(out.vector, X86EMU_VEC_PF);
+	assert_int_equal(out.cr2, RIP0 + 1);
+	assert_true(out.fetch_fault);
+	assert_int_equal(f.last_msr, 0);
+}
+
 static void test_cpuid_callback_fault(void **state)
 {
 	SETUP("\x0f\xa2");
@@ -614,6 +642,7 @@ int run_priv_tests(void)
 		cmocka_unit_test(test_plain_ud2_not_handled),
 		cmocka_unit_test(test_ud2_wrong_signature),
 		cmocka_unit_test(test_forced_prefix_truncated),
+		cmocka_unit_test(test_priv_bytes_no_refetch),
 		cmocka_unit_test(test_cpuid_callback_fault),
 		cmocka_unit_test(test_rdmsr),
 		cmocka_unit_test(test_rdmsr_fault_gp),

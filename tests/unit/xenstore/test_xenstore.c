@@ -178,8 +178,11 @@ static void test_guest_home_and_relative_paths(void **state)
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
 	assert_int_equal(g_write(&g, longp, "x"), -EINVAL);
+	/* exactly at the limit, in components that fit the node size quota */
+	for (size_t i = 99; i < XS_WIRE_REL_PATH_MAX; i += 100)
+		longp[i] = '/';
 	longp[XS_WIRE_REL_PATH_MAX] = '\0';
-	assert_int_equal(g_write(&g, longp, "x"), 0);   /* exactly at the limit */
+	assert_int_equal(g_write(&g, longp, "x"), 0);
 	assert_int_equal(g_write(&g, "ok_-@9/Z", ""), 0);
 
 	assert_int_equal(g_read(&g, "nothere", out), -ENOENT);
@@ -352,6 +355,10 @@ static void test_introduce_release_watches(void **state)
 
 	assert_non_null(tool);
 	guest_init(&a, st, 5);
+	/* dom0 lets domain 5 hear both (see test_special_watch_permissions) */
+	const struct xs_perm hear[] = { { 0, XS_PERM_NONE }, { 5, XS_PERM_READ } };
+	assert_int_equal(xs_set_perms(st, "@introduceDomain", hear, 2), 0);
+	assert_int_equal(xs_set_perms(st, "@releaseDomain", hear, 2), 0);
 	assert_int_equal(g_watch(&a, "@introduceDomain", "intro"), 0);
 	assert_int_equal(g_watch(&a, "@releaseDomain", "rel"), 0);
 	g_expect_event(&a, "@introduceDomain", "intro");
@@ -612,7 +619,7 @@ static void test_tx_quota_and_release(void **state)
 static void test_quotas(void **state)
 {
 	struct xs_quota q = { .max_nodes_per_domain = 20, .max_watches = 3,
-			      .max_value_size = 100 };
+			      .max_node_size = 100 };
 	struct xs_store *st = xs_create(&q);
 	struct guest g;
 	char path[64], big[200];
@@ -639,10 +646,13 @@ static void test_quotas(void **state)
 		assert_int_equal(xs_write_str(st, path, "v"), 0);
 	}
 
+	/* node size: 16-byte header + 8 per permission + the value */
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	assert_int_equal(g_write(&g, "n1", big), -E2BIG);
-	big[100] = '\0';
+	assert_int_equal(g_write(&g, "n1", big), -ENOSPC);
+	big[100 - 16 - 8 + 1] = '\0';
+	assert_int_equal(g_write(&g, "n1", big), -ENOSPC);
+	big[100 - 16 - 8] = '\0';
 	assert_int_equal(g_write(&g, "n1", big), 0);
 
 	for (int i = 0; i < 3; i++) {
@@ -653,6 +663,336 @@ static void test_quotas(void **state)
 	assert_int_equal(g_unwatch(&g, "w0", "t"), 0);
 	assert_int_equal(g_watch(&g, "w9", "t"), 0);
 	guest_fini(&g);
+	xs_destroy(st);
+}
+
+/* The quotas of C xenstored, with their default values. */
+static void test_default_limits(void **state)
+{
+	struct xs_store *st = new_store();
+	struct guest g;
+	char val[4100], out[XS_WIRE_PAYLOAD_MAX + 1];
+
+	guest_init(&g, st, 5);
+	/* node size 2048: a node with one permission holds 2024 bytes */
+	memset(val, 'v', sizeof(val));
+	val[2025] = '\0';
+	assert_int_equal(g_write(&g, "big", val), -ENOSPC);
+	val[2024] = '\0';
+	assert_int_equal(g_write(&g, "big", val), 0);
+	assert_int_equal(g_read(&g, "big", out), 0);
+	assert_int_equal(strlen(out), 2024);
+	/* one more permission no longer fits ... */
+	char buf[256];
+	uint32_t len = tg_args(buf, "big", "n5");
+	memcpy(buf + len, "r0", 3);
+	len += 3;
+	assert_int_equal(guest_call(&g, XS_WIRE_SET_PERMS, 0, buf, len, NULL, NULL), -ENOSPC);
+	/* ... and neither does a child: the parent grows by its name */
+	assert_int_equal(g_write(&g, "big/c", "x"), -ENOSPC);
+	/* dom0 is not bound by it */
+	val[4000] = '\0';
+	assert_int_equal(xs_write_str(st, "/local/domain/5/big", val), 0);
+
+	/* 5 permissions besides the owner's */
+	assert_int_equal(g_write(&g, "p", "1"), 0);
+	len = tg_args(buf, "p", "n5");
+	for (int i = 0; i < 5; i++)
+		len += (uint32_t)snprintf(buf + len, sizeof(buf) - len, "r%d", 10 + i) + 1;
+	assert_int_equal(guest_call(&g, XS_WIRE_SET_PERMS, 0, buf, len, NULL, NULL), 0);
+	len += (uint32_t)snprintf(buf + len, sizeof(buf) - len, "r20") + 1;
+	assert_int_equal(guest_call(&g, XS_WIRE_SET_PERMS, 0, buf, len, NULL, NULL), -ENOSPC);
+	assert_int_equal(g_simple(&g, XS_WIRE_GET_PERMS, 0, "p", NULL, out), 0);
+
+	/* 1000 nodes, counting the home the guest owns here (in directories
+	 * of 100: a node's child list counts towards its size too) */
+	int rc = 0;
+	for (int i = 0; i < 1100 && !rc; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "n%d/%d", i / 100, i % 100);
+		rc = g_write(&g, path, "");
+	}
+	assert_int_equal(rc, -ENOSPC);
+	uint32_t nodes;
+	uint64_t mem;
+	xs_domain_usage(st, 5, &nodes, &mem);
+	assert_int_equal(nodes, 1000);
+	guest_fini(&g);
+	xs_destroy(st);
+}
+
+/* Ten transactions used to commit ten quotas' worth of nodes: each was
+ * only checked against the store as it was when it started. */
+static void test_tx_commit_enforces_node_quota(void **state)
+{
+	struct xs_quota q = { .max_nodes_per_domain = 25 };
+	struct xs_store *st = xs_create(&q);
+	struct guest g;
+	uint32_t t[5], nodes;
+	uint64_t mem;
+	char path[32], out[64];
+
+	assert_non_null(st);
+	guest_init(&g, st, 5);
+	/* home + t0..t4: 6 nodes; each transaction adds 8 below its own
+	 * directory, so they do not conflict with each other */
+	for (int i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "t%d", i);
+		assert_int_equal(g_mkdir(&g, path), 0);
+	}
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(g_tx_start(&g, &t[i]), 0);
+		for (int j = 0; j < 8; j++) {
+			snprintf(path, sizeof(path), "t%d/%d", i, j);
+			assert_int_equal(g_write_tx(&g, t[i], path, "v"), 0);
+		}
+	}
+	/* 14, 22, then 30 would be over 25 */
+	assert_int_equal(g_tx_end(&g, t[0], true), 0);
+	assert_int_equal(g_tx_end(&g, t[1], true), 0);
+	assert_int_equal(g_tx_end(&g, t[2], true), -ENOSPC);
+	assert_int_equal(g_tx_end(&g, t[3], true), -ENOSPC);
+	/* an aborted one needs no room */
+	assert_int_equal(g_tx_end(&g, t[4], false), 0);
+	xs_domain_usage(st, 5, &nodes, &mem);
+	assert_int_equal(nodes, 22);
+	assert_int_equal(g_read(&g, "t2/0", out), -ENOENT);
+
+	/* at the limit, a transaction that frees as much as it makes commits */
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "l%d", i);
+		assert_int_equal(g_write(&g, path, "v"), 0);
+	}
+	assert_int_equal(g_write(&g, "one-more", "v"), -ENOSPC);
+	uint32_t t2;
+	assert_int_equal(g_tx_start(&g, &t2), 0);
+	assert_int_equal(g_simple(&g, XS_WIRE_RM, t2, "t1", NULL, NULL), 0);
+	for (int j = 0; j < 8; j++) {
+		snprintf(path, sizeof(path), "u/%d", j);
+		assert_int_equal(g_write_tx(&g, t2, path, "v"), 0);
+	}
+	assert_int_equal(g_tx_end(&g, t2, true), 0);
+	xs_domain_usage(st, 5, &nodes, &mem);
+	assert_int_equal(nodes, 25);
+	guest_fini(&g);
+	xs_destroy(st);
+}
+
+/* Memory: nodes with their paths, open transactions, watches, output. */
+static void test_memory_quota(void **state)
+{
+	struct xs_quota q = { .max_memory = 16384 };
+	struct xs_store *st = xs_create(&q);
+	struct guest g;
+	char val[1025], path[32];
+	uint32_t nodes, t;
+	uint64_t mem, base;
+
+	assert_non_null(st);
+	memset(val, 'm', sizeof(val) - 1);
+	val[sizeof(val) - 1] = '\0';
+	guest_init(&g, st, 5);
+	xs_domain_usage(st, 5, &nodes, &base);
+	assert_true(base > 0);       /* the home it owns */
+	int rc = 0, made = 0;
+	for (int i = 0; i < 40 && !rc; i++) {
+		snprintf(path, sizeof(path), "m%d", i);
+		rc = g_write(&g, path, val);
+		made += rc == 0;
+	}
+	assert_int_equal(rc, -ENOMEM);
+	assert_true(made >= 10 && made < 16);
+	xs_domain_usage(st, 5, &nodes, &mem);
+	assert_true(mem <= 16384);
+	/* watches and transactions cannot get round it */
+	assert_int_equal(g_watch(&g, val, "tok"), -ENOMEM);
+	assert_int_equal(g_tx_start(&g, &t), 0);
+	rc = 0;
+	for (int i = 0; i < 40 && !rc; i++) {
+		snprintf(path, sizeof(path), "m%d", i);
+		rc = g_read_tx(&g, t, path, val);
+	}
+	assert_int_equal(rc, -ENOMEM);
+	assert_int_equal(g_tx_end(&g, t, false), 0);
+	/* freeing makes room again; the charges all go away */
+	for (int i = 0; i < made; i++) {
+		snprintf(path, sizeof(path), "m%d", i);
+		assert_int_equal(g_rm(&g, path), 0);
+	}
+	xs_domain_usage(st, 5, &nodes, &mem);
+	assert_int_equal(mem, base);
+	memset(val, 'm', sizeof(val) - 1);
+	assert_int_equal(g_write(&g, "again", val), 0);
+	assert_int_equal(xs_release(st, 5), 0);
+	xs_domain_usage(st, 5, &nodes, &mem);
+	assert_int_equal(nodes, 0);
+	assert_int_equal(mem, 0);
+	guest_fini(&g);
+	xs_destroy(st);
+}
+
+/* @introduceDomain and @releaseDomain tell of other domains: a guest only
+ * hears them if dom0 grants it read access (as C xenstored decides). */
+static void test_special_watch_permissions(void **state)
+{
+	struct xs_store *st = new_store();
+	struct guest a, b, c;
+	char out[64];
+	struct xs_perm *p;
+	unsigned n;
+
+	guest_init(&a, st, 5);
+	assert_int_equal(g_watch(&a, "@releaseDomain", "rel"), 0);
+	assert_int_equal(g_watch(&a, "@introduceDomain", "intro"), 0);
+	g_expect_event(&a, "@releaseDomain", "rel");       /* the initial one */
+	g_expect_event(&a, "@introduceDomain", "intro");
+	guest_init(&b, st, 6);
+	assert_int_equal(xs_release(st, 6), 0);
+	g_expect_no_event(&a);
+	/* a guest may neither read nor change their permissions */
+	assert_int_equal(g_simple(&a, XS_WIRE_GET_PERMS, 0, "@releaseDomain", NULL, out),
+			 -EACCES);
+	assert_int_equal(g_simple(&a, XS_WIRE_SET_PERMS, 0, "@releaseDomain", "r5", NULL),
+			 -EACCES);
+	assert_int_equal(g_simple(&a, XS_WIRE_GET_PERMS, 0, "@nothing", NULL, out), -ENOENT);
+
+	/* dom0 lets domain 5 hear @releaseDomain only */
+	const struct xs_perm rel[] = { { 0, XS_PERM_NONE }, { 5, XS_PERM_READ } };
+	assert_int_equal(xs_set_perms(st, "@releaseDomain", rel, 2), 0);
+	assert_int_equal(xs_get_perms(st, "@releaseDomain", &p, &n), 0);
+	assert_int_equal(n, 2);
+	free(p);
+	assert_int_equal(g_simple(&a, XS_WIRE_GET_PERMS, 0, "@releaseDomain", NULL, out), 0);
+	assert_string_equal(out, "n0");
+	guest_init(&c, st, 7);
+	g_expect_no_event(&a);
+	assert_int_equal(xs_release(st, 7), 0);
+	g_expect_event(&a, "@releaseDomain", "rel");
+	g_expect_no_event(&a);
+	guest_fini(&a);
+	guest_fini(&b);
+	guest_fini(&c);
+	xs_destroy(st);
+}
+
+static void expect_perms(struct xs_store *st, const char *path, const char *want)
+{
+	struct xs_perm *p;
+	unsigned n;
+	char got[64], *o = got;
+	static const char letters[] = "nrwb";
+
+	assert_int_equal(xs_get_perms(st, path, &p, &n), 0);
+	for (unsigned i = 0; i < n; i++)
+		o += sprintf(o, "%s%c%u", i ? " " : "", letters[p[i].perm & 3], p[i].domid);
+	free(p);
+	if (strcmp(got, want))
+		fail_msg("%s: perms %s, expected %s", path, got, want);
+}
+
+/* The toolstack's layout (libxl's): read-only home and toolstack nodes,
+ * the guest's own places, introduce keeping it. */
+static void test_home_layout(void **state)
+{
+	struct xs_store *st = new_store();
+	struct guest g;
+	char out[XS_WIRE_PAYLOAD_MAX + 1];
+	const struct xs_home home = {
+		.domid = 5, .name = "vm", .target_kib = 524288, .static_max_kib = 1048576,
+		.vcpus = 1, .max_vcpus = 2, .store_port = 1, .console_port = 2,
+	};
+
+	/* an earlier domain 5 left a node it owned: it must not survive */
+	assert_int_equal(xs_write_str(st, "/local/domain/5/leftover", "x"), 0);
+	assert_int_equal(xs_home_create(st, &home), 0);
+	char *v;
+	assert_int_equal(xs_read(st, "/local/domain/5/leftover", &v, NULL), -ENOENT);
+	guest_init(&g, st, 5);
+	expect_perms(st, "/local/domain/5", "n0 r5");
+	expect_perms(st, "/local/domain/5/name", "n0 r5");
+	expect_perms(st, "/local/domain/5/memory/target", "n0 r5");
+	expect_perms(st, "/local/domain/5/control", "n0 r5");
+	expect_perms(st, "/local/domain/5/control/shutdown", "n5");
+	expect_perms(st, "/local/domain/5/data", "n5");
+	expect_perms(st, "/local/domain/5/device/suspend/event-channel", "n5");
+	expect_perms(st, "/local/domain/5/console", "n5 r0");
+	check_value(st, "/local/domain/5/name", "vm");
+	check_value(st, "/local/domain/5/domid", "5");
+	check_value(st, "/local/domain/5/memory/static-max", "1048576");
+	check_value(st, "/local/domain/5/cpu/0/availability", "online");
+	check_value(st, "/local/domain/5/cpu/1/availability", "offline");
+	check_value(st, "/local/domain/5/store/port", "1");
+	check_value(st, "/local/domain/5/console/port", "2");
+
+	assert_int_equal(g_read(&g, "memory/target", out), 0);
+	assert_string_equal(out, "524288");
+	assert_int_equal(g_write(&g, "memory/target", "1"), -EACCES);
+	assert_int_equal(g_write(&g, "name", "Domain-0"), -EACCES);
+	assert_int_equal(g_rm(&g, "domid"), -EACCES);
+	assert_int_equal(g_write(&g, "newnode", "x"), -EACCES);
+	assert_int_equal(g_simple(&g, XS_WIRE_SET_PERMS, 0, "name", "b5", NULL), -EACCES);
+	assert_int_equal(g_write(&g, "control/feature-halt", "1"), -EACCES);
+	assert_int_equal(g_write(&g, "control/feature-poweroff", "1"), 0);
+	assert_int_equal(g_write(&g, "control/shutdown", ""), 0);
+	assert_int_equal(g_write(&g, "data/a/b", "x"), 0);
+	assert_int_equal(g_rm(&g, "data/a"), 0);
+	check_value(st, "/local/domain/5/name", "vm");
+	/* dom0 still writes where the guest may not, and the guest hears it */
+	assert_int_equal(g_watch(&g, "control/shutdown", "sd"), 0);
+	g_expect_event(&g, "control/shutdown", "sd");
+	assert_int_equal(xs_write_str(st, "/local/domain/5/control/shutdown", "poweroff"), 0);
+	g_expect_event(&g, "control/shutdown", "sd");
+	expect_perms(st, "/local/domain/5/control/shutdown", "n5");
+	assert_int_equal(xs_release(st, 5), 0);
+	assert_int_equal(xs_read(st, "/local/domain/5", &v, NULL), -ENOENT);
+	assert_int_equal(xs_home_create(st, &(struct xs_home){ .domid = 0, .name = "x" }),
+			 -EINVAL);
+	guest_fini(&g);
+	xs_destroy(st);
+}
+
+/* Nothing of a domain outlives it: a new domain that gets the same id
+ * (ids wrap) must not inherit its nodes or the rights given to it. */
+static void test_release_forgets_domain(void **state)
+{
+	struct xs_store *st = new_store();
+	struct guest g, g2;
+	char out[64];
+	uint32_t nodes;
+	uint64_t mem;
+
+	assert_int_equal(xs_write_str(st, "/shared", ""), 0);
+	assert_int_equal(xs_write_str(st, "/secret", "s"), 0);
+	const struct xs_perm w[] = { { 0, XS_PERM_NONE }, { 5, XS_PERM_WRITE } };
+	const struct xs_perm r[] = { { 0, XS_PERM_NONE }, { 5, XS_PERM_READ },
+				     { 6, XS_PERM_READ } };
+	assert_int_equal(xs_set_perms(st, "/shared", w, 2), 0);
+	assert_int_equal(xs_set_perms(st, "/secret", r, 3), 0);
+	assert_int_equal(xs_set_perms(st, "@releaseDomain", r, 3), 0);
+	guest_init(&g, st, 5);
+	assert_int_equal(g_write(&g, "/shared/mine/deep", "m"), 0);
+	assert_int_equal(g_read(&g, "/secret", out), 0);
+	assert_int_equal(xs_release(st, 5), 0);
+	char *v;
+	assert_int_equal(xs_read(st, "/shared/mine", &v, NULL), -ENOENT);
+	xs_domain_usage(st, 5, &nodes, &mem);
+	assert_int_equal(nodes, 0);
+	struct xs_perm *p;
+	unsigned n;
+	assert_int_equal(xs_get_perms(st, "/secret", &p, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(p[1].domid, 6);        /* the others' rights stay */
+	free(p);
+	assert_int_equal(xs_get_perms(st, "@releaseDomain", &p, &n), 0);
+	assert_int_equal(n, 2);
+	free(p);
+
+	/* a new domain 5 */
+	guest_init(&g2, st, 5);
+	assert_int_equal(g_read(&g2, "/secret", out), -EACCES);
+	assert_int_equal(g_write(&g2, "/shared/x", "x"), -EACCES);
+	guest_fini(&g);
+	guest_fini(&g2);
 	xs_destroy(st);
 }
 
@@ -712,6 +1052,12 @@ int main(void)
 		cmocka_unit_test(test_tx_conflict_and_abort),
 		cmocka_unit_test(test_tx_quota_and_release),
 		cmocka_unit_test(test_quotas),
+		cmocka_unit_test(test_default_limits),
+		cmocka_unit_test(test_tx_commit_enforces_node_quota),
+		cmocka_unit_test(test_memory_quota),
+		cmocka_unit_test(test_special_watch_permissions),
+		cmocka_unit_test(test_home_layout),
+		cmocka_unit_test(test_release_forgets_domain),
 		cmocka_unit_test(test_directory_part),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

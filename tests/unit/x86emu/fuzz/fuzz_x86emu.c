@@ -3,7 +3,8 @@
  *
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
  *       -Isrc -o /tmp/fuzz_x86emu tests/unit/x86emu/fuzz/fuzz_x86emu.c \
- *       src/x86emu/decode.c src/x86emu/priv.c src/x86emu/write.c
+ *       src/x86emu/decode.c src/x86emu/priv.c src/x86emu/write.c \
+ *       src/x86emu/alu.c src/x86emu/read.c
  *   /tmp/fuzz_x86emu -max_total_time=60 -max_len=256
  *
  * Input: 1 control byte, 16 bytes of register seed, the rest is guest
@@ -260,6 +261,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (st == X86EMU_DONE && regs.rip != before.rip + out.insn.len)
 		__builtin_trap();
 	if (st != X86EMU_DONE && memcmp(&regs, &before, sizeof(regs)))
+		__builtin_trap();
+
+	seed_regs(&regs, data + 1);
+	before = regs;
+	st = x86emu_emulate_read(&regs, &ops, &c, fault, &out);
+	if (st == X86EMU_DONE && regs.rip != before.rip + out.insn.len)
+		__builtin_trap();
+	if (st != X86EMU_DONE && memcmp(&regs, &before, sizeof(regs)))
+		__builtin_trap();
+	if (st == X86EMU_RETRY || st == X86EMU_EVENT)
 		__builtin_trap();
 	return 0;
 }
