@@ -234,7 +234,7 @@ int bl_spawn(const char *helper, const char *disk, const struct bl_options *opt,
 	uint64_t max_ramdisk = opt && opt->max_ramdisk && opt->max_ramdisk < BL_MAX_RAMDISK ?
 			       opt->max_ramdisk : BL_MAX_RAMDISK;
 	char *argv[12];
-	int argc = 0, rc, status;
+	int argc = 0, rc, status = 0;
 	pid_t pid = -1;
 
 	memset(res, 0, sizeof *res);
@@ -290,10 +290,16 @@ int bl_spawn(const char *helper, const char *disk, const struct bl_options *opt,
 	rc = collect(cap, 2, timeout_ms);
 	if (rc == -ETIMEDOUT)
 		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	pid_t got;
+	while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
 	kill(-pid, SIGKILL);    /* the group: nothing it left behind lives on */
 	pid = -1;
+	if (got < 0 && !rc) {
+		rc = bl_fail(err, errlen, -errno, "cannot wait for the bootloader: %s",
+			     strerror(errno));
+		goto out;
+	}
 	if (rc) {
 		rc = bl_fail(err, errlen, rc, rc == -ETIMEDOUT ? "the bootloader took longer "
 			     "than %d s and was stopped" : "reading the bootloader's output failed",
