@@ -1,5 +1,6 @@
 # kxen build.  `make` builds everything into $(BUILD); `make test` runs the
-# test suite; `make demo` fetches the Debian guest and boots it.
+# test suite; `make demo` fetches the Debian guest and boots it (`make
+# demo-debian`: a Debian VM booting from its own disk).
 #
 # Layout: every folder under src/ that holds .c files becomes one static
 # library (build/lib<folder>.a, nested folders joined by '-'), except the two
@@ -25,7 +26,7 @@ ifeq ($(SAN),1)
 endif
 CFLAGS  ?= $(OPT)
 ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
-LDLIBS  := -lpthread -lz -llzma -lzstd -llz4 -luring -lm
+LDLIBS  := -lpthread -lz -llzma -lzstd -llz4 -luring -lm -lext2fs -lcom_err
 TESTLIBS := -lcmocka
 
 ifeq ($(V),1)
@@ -105,7 +106,7 @@ include tests/linux-user/linux-user.mk
 
 PROGRAMS := $(BUILD)/kxend $(BUILD)/xl $(TOOLS)
 
-.PHONY: all test unit demo clean sanitize valgrind deps
+.PHONY: all test unit demo demo-debian clean sanitize valgrind deps
 all: $(PROGRAMS) $(UNIT_TESTS) $(GUESTS) $(LINUX_USER)
 
 # Debian packages needed to build and test (a no-op once installed).
@@ -133,9 +134,16 @@ valgrind: $(UNIT_TESTS)
 			$$t > $(BUILD)/valgrind-$$(basename $$t).log 2>&1 || { tail -n 40 $(BUILD)/valgrind-$$(basename $$t).log; exit 1; }; \
 	done
 
+# The quick look: the Debian kernel with a busybox shell in an initramfs.
 demo: deps
 	$(MAKE) all
 	scripts/demo.sh $(BUILD)
+
+# A real Debian 12 VM booting from its own disk (builds the cached root-fs
+# image first, as root).
+demo-debian: deps
+	$(MAKE) all
+	scripts/demo.sh $(BUILD) debian
 
 clean:
 	rm -rf build build-san

@@ -2,7 +2,7 @@
 # Installs the Debian packages kxen builds and tests with (see README).
 set -euo pipefail
 pkgs=(gcc clang make libc6-dev zlib1g-dev liblzma-dev libzstd-dev liblz4-dev
-      liburing-dev libcmocka-dev valgrind e2fsprogs)
+      liburing-dev libext2fs-dev e2fsprogs fdisk libcmocka-dev valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -48,6 +48,12 @@ struct domain_params {
 	const char *kernel;
 	const char *ramdisk;     /* may be NULL */
 	const char *cmdline;     /* may be NULL */
+	/* Or the images themselves, already in memory (a bootloader read them
+	 * from the guest's disk); used instead of the paths when set. */
+	const uint8_t *kernel_image;
+	size_t kernel_image_len;
+	const uint8_t *ramdisk_image;   /* may be NULL */
+	size_t ramdisk_image_len;
 	const struct domain_hooks *hooks;
 	void *opaque;
 	/* Runs the domain's vCPUs; NULL leaves them to the host scheduler. */

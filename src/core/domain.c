@@ -99,19 +99,27 @@ static int build_kernel(struct domain *d, const struct domain_params *p,
 			struct pv_build_result *res, char *err, size_t errlen)
 {
 	struct kimage img;
-	uint8_t *initrd = NULL;
+	uint8_t *owned = NULL;          /* a ramdisk read here from its path */
+	const uint8_t *initrd = NULL;
 	size_t initrd_len = 0;
 	int rc;
 
-	rc = kimage_load(p->kernel, &img, err, errlen);
+	if (p->kernel_image)
+		rc = kimage_load_mem(p->kernel_image, p->kernel_image_len, &img, err, errlen);
+	else
+		rc = kimage_load(p->kernel, &img, err, errlen);
 	if (rc)
 		return rc;
-	if (p->ramdisk && *p->ramdisk) {
-		rc = read_file(p->ramdisk, &initrd, &initrd_len, err, errlen);
+	if (p->kernel_image) {
+		initrd = p->ramdisk_image;
+		initrd_len = p->ramdisk_image ? p->ramdisk_image_len : 0;
+	} else if (p->ramdisk && *p->ramdisk) {
+		rc = read_file(p->ramdisk, &owned, &initrd_len, err, errlen);
 		if (rc) {
 			kimage_free(&img);
 			return rc;
 		}
+		initrd = owned;
 	}
 	struct pv_build_params bp = {
 		.domid = d->domid,
@@ -124,7 +132,7 @@ static int build_kernel(struct domain *d, const struct domain_params *p,
 		.initrd_len = initrd_len,
 	};
 	rc = pv_build(&bp, &img, d->ram, d->nr_pages, res, err, errlen);
-	free(initrd);
+	free(owned);
 	kimage_free(&img);
 	return rc;
 }
@@ -221,7 +229,7 @@ int domain_create(const struct domain_params *p, struct domain **out, char *err,
 	int rc;
 
 	unsigned max_vcpus = p->max_vcpus ? p->max_vcpus : p->vcpus;
-	if (!p->kernel)
+	if (!p->kernel && !p->kernel_image)
 		return fail(err, errlen, -EINVAL, "no kernel given");
 	if (p->vcpus == 0 || max_vcpus < p->vcpus || max_vcpus > XEN_LEGACY_MAX_VCPUS)
 		return fail(err, errlen, -EINVAL, "vcpus must be 1-%d", XEN_LEGACY_MAX_VCPUS);

@@ -129,8 +129,21 @@ static int parse_create(const struct ctl_msg *req, struct domain_create_req *cr,
 	cr->pool = ctl_msg_get(req, "pool");
 	cr->cpus = ctl_msg_get(req, "cpus");
 	cr->cpus_soft = ctl_msg_get(req, "cpus_soft");
-	if (!cr->name || !cr->kernel) {
-		ctl_msg_set_error(rep, "create: \"name\" and \"kernel\" are required");
+	cr->bootloader = ctl_msg_get(req, "bootloader");
+	cr->bootdisk = ctl_msg_get(req, "bootdisk");
+	cr->bootentry = ctl_msg_get(req, "bootentry");
+	if (!cr->name || (!cr->kernel && !cr->bootloader)) {
+		ctl_msg_set_error(rep, "create: \"name\" and \"kernel\" (or \"bootloader\") "
+				  "are required");
+		return -EINVAL;
+	}
+	if (cr->bootloader && (cr->kernel || cr->ramdisk)) {
+		ctl_msg_set_error(rep, "create: \"bootloader\" picks the kernel: give no "
+				  "\"kernel\" or \"ramdisk\" with it");
+		return -EINVAL;
+	}
+	if ((cr->bootdisk || cr->bootentry) && !cr->bootloader) {
+		ctl_msg_set_error(rep, "create: \"bootdisk\" and \"bootentry\" need \"bootloader\"");
 		return -EINVAL;
 	}
 	if (cr->cmdline && strlen(cr->cmdline) > MAX_CMDLINE) {
@@ -263,10 +276,10 @@ static void cmd_create(struct kxend *k, struct client *c, const struct ctl_msg *
 	static const char *const known[] = {
 		"name", "memory", "maxmem", "vcpus", "maxvcpus", "kernel", "ramdisk",
 		"cmdline", "on_poweroff", "on_reboot", "on_crash", "paused", "console",
-		"uuid", "pci", "pool", "weight", "cap", "cpus", "cpus_soft",
-		"max_grant_frames", "disk0", "disk1", "disk2", "disk3", "disk4", "disk5",
-		"disk6", "disk7", "disk8", "disk9", "disk10", "disk11", "disk12", "disk13",
-		"disk14", "disk15", NULL,
+		"uuid", "pci", "pool", "weight", "cap", "cpus", "cpus_soft", "bootloader",
+		"bootdisk", "bootentry", "max_grant_frames", "disk0", "disk1", "disk2", "disk3",
+		"disk4", "disk5", "disk6", "disk7", "disk8", "disk9", "disk10", "disk11",
+		"disk12", "disk13", "disk14", "disk15", NULL,
 	};
 	_Static_assert(KXEND_MAX_DISKS == 16, "the known list names every disk field");
 	struct domain_create_req cr = { 0 };
@@ -377,6 +390,12 @@ static void add_dom_record(struct kdom *kd, struct ctl_msg *rep)
 		ctl_msg_add(rep, "ramdisk", kd->ramdisk);
 	if (kd->cmdline)
 		ctl_msg_add(rep, "cmdline", kd->cmdline);
+	if (kd->bootloader) {
+		ctl_msg_add(rep, "bootloader", kd->bootloader);
+		ctl_msg_add(rep, "bootdisk", kd->bootdisk);
+		if (kd->bootentry)
+			ctl_msg_add(rep, "bootentry", kd->bootentry);
+	}
 	ctl_msg_add(rep, "on_poweroff", kd_action_name(kd->on_poweroff));
 	ctl_msg_add(rep, "on_reboot", kd_action_name(kd->on_reboot));
 	ctl_msg_add(rep, "on_crash", kd_action_name(kd->on_crash));

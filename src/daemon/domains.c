@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bootloader/bootloader.h"
 #include "common/common.h"
 #include "core/core.h"
 #include "devices/devices.h"
@@ -177,6 +178,28 @@ static int check_file(const char *what, const char *path, char *err, size_t errl
 	return 0;
 }
 
+/* The disk a bootloader reads: a file or a block device. */
+static int check_disk(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (!path || path[0] != '/') {
+		snprintf(err, errlen, "bootloader: %s", path ? "the disk path must be absolute"
+			 : "no disk to boot from (give disk=[...]; the first one is read)");
+		return -EINVAL;
+	}
+	if (stat(path, &st)) {
+		int e = errno;
+		snprintf(err, errlen, "bootloader: disk %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		snprintf(err, errlen, "bootloader: disk %s: not a file or block device", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int kd_check_request(struct kxend *k, const struct domain_create_req *req,
 			    char *err, size_t errlen)
 {
@@ -193,9 +216,19 @@ static int kd_check_request(struct kxend *k, const struct domain_create_req *req
 		snprintf(err, errlen, "too many domains (at most %d)", KXEND_MAX_DOMAINS);
 		return -ENOSPC;
 	}
-	int rc = check_file("kernel", req->kernel, err, errlen);
-	if (!rc && req->ramdisk)
-		rc = check_file("ramdisk", req->ramdisk, err, errlen);
+	int rc;
+	if (req->bootloader) {
+		if (!bl_is_pygrub(req->bootloader)) {
+			snprintf(err, errlen, "bootloader \"%s\": only pygrub is supported",
+				 req->bootloader);
+			return -EINVAL;
+		}
+		rc = check_disk(req->bootdisk, err, errlen);
+	} else {
+		rc = check_file("kernel", req->kernel, err, errlen);
+		if (!rc && req->ramdisk)
+			rc = check_file("ramdisk", req->ramdisk, err, errlen);
+	}
 	if (!rc && req->nr_pcidevs)
 		rc = kd_pci_check(k, req->pcidevs, req->nr_pcidevs, err, errlen);
 	return rc;
@@ -291,16 +324,14 @@ static int kd_apply_sched(struct kdom *kd, const struct domain_create_req *req, 
 	return 0;
 }
 
-int kd_create(struct kxend *k, const struct domain_create_req *req,
-	      struct client *attach, struct kdom **out, char *err, size_t errlen)
+static int kd_create_built(struct kxend *k, const struct domain_create_req *req,
+			   const struct bl_result *boot, struct client *attach,
+			   struct kdom **out, char *err, size_t errlen)
 {
 	struct domain_params p = { 0 };
 	struct kdom *kd;
 	int rc;
 
-	rc = kd_check_request(k, req, err, errlen);
-	if (rc)
-		return rc;
 	kd = kd_new(k, req);
 	if (!kd) {
 		snprintf(err, errlen, "out of memory");
@@ -319,6 +350,13 @@ int kd_create(struct kxend *k, const struct domain_create_req *req,
 		.opaque = kd, .dispatcher = k->dp, .pool = req->pool,
 		.max_grant_frames = req->max_grant_frames,
 	};
+	if (boot) {
+		p.kernel_image = boot->kernel;
+		p.kernel_image_len = boot->kernel_len;
+		p.ramdisk_image = boot->ramdisk;
+		p.ramdisk_image_len = boot->ramdisk_len;
+		p.cmdline = boot->cmdline;
+	}
 	rc = console_open_log(k, kd, err, errlen);
 	if (rc) {
 		kd_free(kd);
@@ -370,12 +408,80 @@ int kd_create(struct kxend *k, const struct domain_create_req *req,
 		return rc;
 	}
 	/* A restart is the guest's doing (a reboot loop); a create is not. */
+	if (boot)
+		kd_log_if_guest(kd, req->restarts > 0, LOG_INFO, "domain %s: pygrub on %s: "
+				"partition %u, entry \"%s\": kernel %s (%zu bytes), ramdisk %zu "
+				"bytes, cmdline \"%s\"", kd->name, req->bootdisk, boot->partition,
+				boot->title, boot->kernel_path, boot->kernel_len, boot->ramdisk_len,
+				boot->cmdline);
 	kd_log_if_guest(kd, req->restarts > 0, LOG_INFO,
-			"domain %u (%s) created: %llu MiB, %u vCPUs, kernel %s%s", kd->domid,
-			kd->name, (unsigned long long)req->memory_mib, req->vcpus, req->kernel,
-			req->paused ? ", paused" : "");
+			"domain %u (%s) created: %llu MiB, %u vCPUs, kernel %s%s%s%s", kd->domid,
+			kd->name, (unsigned long long)req->memory_mib, req->vcpus,
+			boot ? boot->kernel_path : req->kernel, boot ? " from " : "",
+			boot ? req->bootdisk : "", req->paused ? ", paused" : "");
 	*out = kd;
 	return 0;
+}
+
+/* kxen-pygrub sits next to kxend (KXEN_PYGRUB names another). */
+static void pygrub_path(char *buf, size_t len)
+{
+	const char *env = getenv("KXEN_PYGRUB");
+	ssize_t n;
+	char *slash;
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return;
+	}
+	n = readlink("/proc/self/exe", buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash || (size_t)(slash + 1 - buf) + sizeof "kxen-pygrub" > len)
+		snprintf(buf, len, "kxen-pygrub");
+	else
+		snprintf(slash + 1, len - (size_t)(slash + 1 - buf), "kxen-pygrub");
+}
+
+/* kxend waits for it (a few hundred ms for a Debian disk): the bound is
+ * what a hostile disk can cost the control loop. */
+#define BOOTLOADER_TIMEOUT_MS 20000
+
+/* pygrub's part of a create: what the guest's disk says to boot. */
+static int run_bootloader(const struct domain_create_req *req, struct bl_result *boot,
+			  char *err, size_t errlen)
+{
+	/* An initrd larger than the guest's memory could never be loaded. */
+	struct bl_options opt = { .entry = req->bootentry, .args = req->cmdline,
+				  .max_ramdisk = req->memory_mib << 20 };
+	char helper[PATH_MAX], why[768];
+	int rc;
+
+	pygrub_path(helper, sizeof helper);
+	rc = bl_spawn(helper, req->bootdisk, &opt, BOOTLOADER_TIMEOUT_MS, boot, why, sizeof why);
+	if (rc) {
+		snprintf(err, errlen, "bootloader (pygrub) on %s: %s", req->bootdisk, why);
+		return rc;
+	}
+	return 0;
+}
+
+int kd_create(struct kxend *k, const struct domain_create_req *req,
+	      struct client *attach, struct kdom **out, char *err, size_t errlen)
+{
+	struct bl_result boot;
+	int rc = kd_check_request(k, req, err, errlen);
+
+	if (rc)
+		return rc;
+	if (!req->bootloader)
+		return kd_create_built(k, req, NULL, attach, out, err, errlen);
+	rc = run_bootloader(req, &boot, err, errlen);
+	if (rc)
+		return rc;
+	rc = kd_create_built(k, req, &boot, attach, out, err, errlen);
+	bl_result_free(&boot);
+	return rc;
 }
 
 /* ---- teardown --------------------------------------------------------------- */

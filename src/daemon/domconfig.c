@@ -54,7 +54,9 @@ int kd_config_init(struct kdom *kd, const struct domain_create_req *req)
 {
 	if (dup_opt(&kd->kernel, req->kernel) || dup_opt(&kd->ramdisk, req->ramdisk) ||
 	    dup_opt(&kd->cmdline, req->cmdline) || dup_opt(&kd->cpus, req->cpus) ||
-	    dup_opt(&kd->cpus_soft, req->cpus_soft))
+	    dup_opt(&kd->cpus_soft, req->cpus_soft) ||
+	    dup_opt(&kd->bootloader, req->bootloader) || dup_opt(&kd->bootdisk, req->bootdisk) ||
+	    dup_opt(&kd->bootentry, req->bootentry))
 		goto nomem;
 	kd->weight = req->weight;
 	kd->cap = req->cap;
@@ -93,7 +95,11 @@ void kd_config_free(struct kdom *kd)
 	free(kd->cpus_soft);
 	free(kd->pcidevs);
 	kd_disks_free(kd);
+	free(kd->bootloader);
+	free(kd->bootdisk);
+	free(kd->bootentry);
 	kd->kernel = kd->ramdisk = kd->cmdline = kd->cpus = kd->cpus_soft = NULL;
+	kd->bootloader = kd->bootdisk = kd->bootentry = NULL;
 	kd->pcidevs = NULL;
 	kd->nr_pcidevs = 0;
 }
@@ -173,6 +179,7 @@ bool kd_restart(struct kxend *k, struct kdom *kd, enum kd_action a, const char *
 	/* A domain in a restart loop keeps its log limits. */
 	struct kd_logstate logrl = kd->logrl;
 	char *kernel = NULL, *ramdisk = NULL, *cmdline = NULL, *cpus = NULL, *cpus_soft = NULL;
+	char *bootloader = NULL, *bootdisk = NULL, *bootentry = NULL;
 	struct pci_bdf *pci = NULL;
 	struct kdom *nkd;
 	bool destroyed = true;
@@ -184,7 +191,8 @@ bool kd_restart(struct kxend *k, struct kdom *kd, enum kd_action a, const char *
 	req.logrl = &logrl;
 	if (dup_opt(&kernel, kd->kernel) || dup_opt(&ramdisk, kd->ramdisk) ||
 	    dup_opt(&cmdline, kd->cmdline) || dup_opt(&cpus, kd->cpus) ||
-	    dup_opt(&cpus_soft, kd->cpus_soft) ||
+	    dup_opt(&cpus_soft, kd->cpus_soft) || dup_opt(&bootloader, kd->bootloader) ||
+	    dup_opt(&bootdisk, kd->bootdisk) || dup_opt(&bootentry, kd->bootentry) ||
 	    (kd->nr_pcidevs && !(pci = calloc(kd->nr_pcidevs, sizeof *pci)))) {
 		log_err("domain %u (%s): out of memory, cannot restart it", kd->domid, kd->name);
 		kd_destroy(k, kd, why);
@@ -208,6 +216,10 @@ bool kd_restart(struct kxend *k, struct kdom *kd, enum kd_action a, const char *
 	req.cmdline = cmdline;
 	req.cpus = cpus;
 	req.cpus_soft = cpus_soft;
+	/* A bootloader runs again: a kernel the guest installed boots now. */
+	req.bootloader = bootloader;
+	req.bootdisk = bootdisk;
+	req.bootentry = bootentry;
 	req.pcidevs = pci;
 	/* The new domain starts in the cpupool the old one was in. */
 	struct cpupool_info pool;
@@ -245,6 +257,9 @@ out:
 	free(cmdline);
 	free(cpus);
 	free(cpus_soft);
+	free(bootloader);
+	free(bootdisk);
+	free(bootentry);
 	free(pci);
 	for (size_t i = 0; i < nr_disks; i++)
 		free(disks[i]);

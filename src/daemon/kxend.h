@@ -90,6 +90,7 @@ struct kdom {
 	/* What it was created with (restart, xl list -l) and what xl changed
 	 * since (domconfig.c). */
 	char *kernel, *ramdisk, *cmdline;
+	char *bootloader, *bootdisk, *bootentry;  /* pygrub: run again on restart */
 	int weight, cap;               /* -1: not given */
 	char *cpus, *cpus_soft;        /* per-vCPU affinity lists, see create */
 	unsigned vcpus_boot, max_vcpus;
@@ -166,6 +167,10 @@ struct kdom *kd_find(struct kxend *k, const char *spec);
 struct kdom *kd_by_domid(struct kxend *k, uint16_t domid);
 struct domain_create_req {
 	const char *name, *kernel, *ramdisk, *cmdline;
+	/* bootloader "pygrub": kernel, ramdisk and the start of the command
+	 * line come from bootdisk (cmdline is appended), entry bootentry or
+	 * the default; kernel and ramdisk are then NULL. */
+	const char *bootloader, *bootdisk, *bootentry;
 	const char *pool;        /* cpupool name; NULL = Pool-0 */
 	int weight, cap;         /* scheduler parameters; -1 = the pool's default */
 	const char *cpus, *cpus_soft;  /* "L0;L1;...": vCPU i's CPU lists, or NULL */

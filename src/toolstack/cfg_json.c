@@ -167,6 +167,13 @@ static void json_b_info(struct jw *w, const struct domain_config *dc)
 		jw_u64(w, "max_grant_frames", dc->max_grant_frames);
 	if (dc->disable_migrate)
 		jw_bool(w, "disable_migrate", true);
+	jw_str(w, "bootloader", dc->bootloader);
+	if (dc->nr_bootloader_args) {
+		jw_begin(w, "bootloader_args", '[');
+		for (size_t i = 0; i < dc->nr_bootloader_args; i++)
+			jw_str(w, NULL, dc->bootloader_args[i]);
+		jw_end(w, ']');
+	}
 	jw_begin(w, "type.pv", '{');
 	jw_str(w, "kernel", dc->kernel);
 	jw_str(w, "ramdisk", dc->ramdisk);

@@ -332,6 +332,9 @@ static int parse_cmdline_part(struct parse_ctx *c, const struct cfg_stmt *st)
 	return 0;
 }
 
+/* Only pygrub is run, and it is kxen's own (no Python): any path whose last
+ * part is "pygrub" names it, as "/usr/lib/xen-4.17/bin/pygrub" does in
+ * configurations written for Xen. */
 static int parse_bootloader(struct parse_ctx *c, const struct cfg_stmt *st)
 {
 	int rc = want_atom(c, st, "a string");
@@ -341,9 +344,58 @@ static int parse_bootloader(struct parse_ctx *c, const struct cfg_stmt *st)
 		return rc;
 	base = strrchr(st->value.text, '/');
 	base = base ? base + 1 : st->value.text;
-	return fail_at(c, st, 0, "bootloader: running a bootloader (%s) is not supported; "
-		       "set kernel= (and ramdisk=) to the guest's kernel instead",
-		       *base ? base : "\"\"");
+	if (strcmp(base, "pygrub"))
+		return fail_at(c, st, 0, "bootloader: only pygrub is supported (kxen runs its own, "
+			       "reading the first disk), got \"%s\"", st->value.text);
+	return get_string(c, st, &c->dc->bootloader);
+}
+
+static void bootloader_args_free(struct domain_config *dc)
+{
+	for (size_t i = 0; i < dc->nr_bootloader_args; i++)
+		free(dc->bootloader_args[i]);
+	free(dc->bootloader_args);
+	dc->bootloader_args = NULL;
+	dc->nr_bootloader_args = 0;
+}
+
+static int add_bootloader_arg(struct domain_config *dc, const char *text, size_t len)
+{
+	char **n = realloc(dc->bootloader_args, (dc->nr_bootloader_args + 1) * sizeof *n);
+
+	if (!n)
+		return -ENOMEM;
+	dc->bootloader_args = n;
+	n[dc->nr_bootloader_args] = strndup(text, len);
+	if (!n[dc->nr_bootloader_args])
+		return -ENOMEM;
+	dc->nr_bootloader_args++;
+	return 0;
+}
+
+/* A list of arguments, or (the old form xl still takes) one string split
+ * at spaces. */
+static int parse_bootloader_args(struct parse_ctx *c, const struct cfg_stmt *st)
+{
+	int rc = 0;
+
+	bootloader_args_free(c->dc);
+	if (st->value.kind == CFG_LIST) {
+		for (size_t i = 0; i < st->value.nr_items && !rc; i++) {
+			const char *t = st->value.items[i].text;
+			rc = add_bootloader_arg(c->dc, t, strlen(t));
+		}
+		return rc;
+	}
+	rc = want_atom(c, st, "a list of strings");
+	for (const char *p = st->value.text; !rc && *p;) {
+		size_t n = strcspn(p, " \t");
+		if (n)
+			rc = add_bootloader_arg(c->dc, p, n);
+		p += n;
+		p += strspn(p, " \t");
+	}
+	return rc;
 }
 
 static int parse_e820_host(struct parse_ctx *c, const struct cfg_stmt *st)
@@ -594,6 +646,7 @@ static const struct {
 	{ "root", parse_cmdline_part },
 	{ "extra", parse_cmdline_part },
 	{ "bootloader", parse_bootloader },
+	{ "bootloader_args", parse_bootloader_args },
 	{ "e820_host", parse_e820_host },
 	{ "nomigrate", parse_nomigrate },
 	{ "on_poweroff", parse_action },
@@ -727,9 +780,16 @@ static int finish_config(struct parse_ctx *c)
 
 	if (!c->dc->name)
 		return missing(c, "name is required (add name = \"...\")");
-	if (!c->dc->kernel)
+	if (!c->dc->kernel && !c->dc->bootloader)
 		return missing(c, "kernel is required for a PV guest "
-			       "(bootloaders such as pygrub are not supported)");
+			       "(or bootloader = \"pygrub\" to boot the kernel on its disk)");
+	if (c->dc->bootloader && (c->dc->kernel || c->dc->ramdisk)) {
+		rc = ts_add_warning(c->dc, c->main_file, 0, "kernel= and ramdisk= are ignored: "
+				    "bootloader=%s takes them from the guest's disk",
+				    c->dc->bootloader);
+		if (rc < 0)
+			return rc;
+	}
 	rc = finish_vcpus(c);
 	if (rc == 0)
 		rc = finish_memory(c);
@@ -769,6 +829,8 @@ void domain_config_dispose(struct domain_config *dc)
 	free(dc->kernel);
 	free(dc->ramdisk);
 	free(dc->cmdline);
+	free(dc->bootloader);
+	bootloader_args_free(dc);
 	free(dc->vcpu_hard_affinity);
 	free(dc->vcpu_soft_affinity);
 	disks_free(dc);

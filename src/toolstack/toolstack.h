@@ -199,6 +199,11 @@ struct domain_config {
 	int sched_cap;           /* -1 = not written */
 	unsigned max_grant_frames; /* 0 = not written */
 	char *kernel, *ramdisk, *cmdline;
+	/* bootloader= ("pygrub" or a path ending in /pygrub: kxen's own reads
+	 * the first disk) and bootloader_args=; kernel is then not needed. */
+	char *bootloader;
+	char **bootloader_args;
+	size_t nr_bootloader_args;
 	bool e820_host;
 	bool disable_migrate;
 	/* devices */

@@ -92,12 +92,64 @@ static int add_sched(const struct domain_config *dc, struct ctl_msg *req)
 				      dc->nr_vcpu_soft_affinity);
 }
 
+/* bootloader_args=: the pygrub options that mean something here.  --args
+ * replaces the command line xl.cfg gave, as it does for pygrub. */
+static int bootloader_args(const struct domain_config *dc, const char **entry,
+			   const char **cmdline)
+{
+	for (size_t i = 0; i < dc->nr_bootloader_args; i++) {
+		const char *a = dc->bootloader_args[i];
+		const char *next = i + 1 < dc->nr_bootloader_args ? dc->bootloader_args[i + 1] : NULL;
+
+		if (!strncmp(a, "--entry=", 8)) {
+			*entry = a + 8;
+		} else if ((!strcmp(a, "--entry") || !strcmp(a, "-e")) && next) {
+			*entry = next;
+			i++;
+		} else if (!strncmp(a, "--args=", 7)) {
+			*cmdline = a + 7;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet") || !strcmp(a, "-i") ||
+			   !strcmp(a, "--interactive")) {
+			continue;    /* there is no menu to show */
+		} else {
+			xl_err("bootloader_args: \"%s\" is not supported (kxen's pygrub takes "
+			       "--entry=ENTRY and --args=ARGS)", a);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* pygrub reads the first disk, as libxl hands it the first one. */
+static int add_bootloader(const struct domain_config *dc, const char *entry,
+			  struct ctl_msg *req)
+{
+	const struct ts_disk *d = dc->nr_disks ? &dc->disks[0] : NULL;
+
+	if (!d || !d->target || !d->target[0]) {
+		xl_err("bootloader=%s needs a disk to read: give disk=[...] (the first one "
+		       "is read)", dc->bootloader);
+		return -EINVAL;
+	}
+	if (d->format != TS_DISK_FORMAT_RAW) {
+		xl_err("bootloader: disk %s is %s; pygrub reads raw disks only", d->target,
+		       ts_disk_format_name(d->format));
+		return -EINVAL;
+	}
+	if (ctl_msg_add(req, "bootloader", "pygrub") ||
+	    (entry && ctl_msg_add(req, "bootentry", entry))) {
+		xl_err("bootloader_args: the entry cannot be sent");
+		return -EINVAL;
+	}
+	return add_path(req, "bootdisk", d->target);
+}
+
 static int build_request(const struct domain_config *dc, bool paused, bool console,
 			 struct ctl_msg *req)
 {
 	int rc = ctl_msg_set_head(req, "create");
 
-	if (!dc->name || !dc->kernel) {
+	if (!dc->name || (!dc->kernel && !dc->bootloader)) {
 		xl_err("the configuration names no %s", dc->name ? "kernel" : "domain name");
 		return -EINVAL;
 	}
@@ -118,7 +170,10 @@ static int build_request(const struct domain_config *dc, bool paused, bool conso
 		xl_err("the configuration cannot be sent (name \"%s\")", dc->name);
 		return rc;
 	}
-	if (dc->cmdline && ctl_msg_add(req, "cmdline", dc->cmdline)) {
+	const char *cmdline = dc->cmdline, *entry = NULL;
+	if (dc->bootloader && bootloader_args(dc, &entry, &cmdline))
+		return -EINVAL;
+	if (cmdline && ctl_msg_add(req, "cmdline", cmdline)) {
 		xl_err("cmdline cannot be sent (too long or has a newline)");
 		return -EINVAL;
 	}
@@ -134,9 +189,13 @@ static int build_request(const struct domain_config *dc, bool paused, bool conso
 	if (dc->max_grant_frames &&
 	    ctl_msg_addf(req, "max_grant_frames", "%u", dc->max_grant_frames))
 		return -EINVAL;
-	rc = add_path(req, "kernel", dc->kernel);
-	if (!rc && dc->ramdisk)
-		rc = add_path(req, "ramdisk", dc->ramdisk);
+	if (dc->bootloader) {
+		rc = add_bootloader(dc, entry, req);
+	} else {
+		rc = add_path(req, "kernel", dc->kernel);
+		if (!rc && dc->ramdisk)
+			rc = add_path(req, "ramdisk", dc->ramdisk);
+	}
 	for (size_t i = 0; i < dc->nr_disks && !rc; i++) {
 		char key[32], spec[CTL_MAX_LINE];
 		snprintf(key, sizeof key, "disk%zu", i);

@@ -67,6 +67,7 @@ static int rec_field(struct xl_dom *r, const char *key, const char *val)
 		{ "on_reboot", offsetof(struct xl_dom, on_reboot) },
 		{ "on_crash", offsetof(struct xl_dom, on_crash) },
 		{ "pci", offsetof(struct xl_dom, pci) },
+		{ "bootloader", offsetof(struct xl_dom, bootloader) },
 	};
 	static const struct { const char *key; size_t off; } nums[] = {
 		{ "domid", offsetof(struct xl_dom, domid) },
@@ -223,13 +224,15 @@ static int record_config(const struct xl_dom *r, struct domain_config *dc)
 	dc->kernel = dup_or_null(r->kernel && r->kernel[0] ? r->kernel : NULL);
 	dc->ramdisk = dup_or_null(r->ramdisk);
 	dc->cmdline = dup_or_null(r->cmdline);
+	dc->bootloader = dup_or_null(r->bootloader);
 	dc->on_poweroff = action_from_wire(r->on_poweroff, TS_ACTION_DESTROY);
 	dc->on_reboot = action_from_wire(r->on_reboot, TS_ACTION_RESTART);
 	dc->on_crash = action_from_wire(r->on_crash, TS_ACTION_DESTROY);
 	/* kxend follows on_crash for a watchdog. */
 	dc->on_watchdog = dc->on_crash;
 	dc->max_grant_frames = (unsigned)r->max_grant_frames;
-	if (!dc->name || (r->kernel && r->kernel[0] && !dc->kernel))
+	if (!dc->name || (r->kernel && r->kernel[0] && !dc->kernel) ||
+	    (r->bootloader && !dc->bootloader))
 		return -ENOMEM;
 	if (r->nr_disks && !(dc->disks = calloc(r->nr_disks, sizeof *dc->disks)))
 		return -ENOMEM;

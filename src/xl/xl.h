@@ -73,7 +73,7 @@ int main_trapstat(int argc, char **argv);
 /* One record; the strings point into the reply it was parsed from. */
 struct xl_dom {
 	const char *name, *state, *uuid, *kernel, *ramdisk, *cmdline;
-	const char *on_poweroff, *on_reboot, *on_crash, *pci;
+	const char *on_poweroff, *on_reboot, *on_crash, *pci, *bootloader;
 	uint64_t domid, mem, vcpus, cpu_ns, max_memkb, target_memkb, max_vcpus;
 	uint64_t restarts, start_time, shutdown_reason, traps, max_grant_frames;
 	bool has_start_time, has_reason;

@@ -167,7 +167,7 @@ static void test_required_keys(void **state)
 {
 	parse_fails_with("kernel='/k'", "t.cfg: name is required (add name = \"...\")");
 	parse_fails_with("name='x'", "t.cfg: kernel is required for a PV guest "
-			 "(bootloaders such as pygrub are not supported)");
+			 "(or bootloader = \"pygrub\" to boot the kernel on its disk)");
 	parse_fails_with("name=''\nkernel='/k'", "t.cfg:1: name: must not be empty");
 }
 
@@ -275,9 +275,26 @@ static void test_uuid_pool_bootloader(void **state)
 	parse_fails_with(BASE "uuid = '00112233x4455-6677-8899-AABBCCDDEEFF'",
 			 "t.cfg:3: uuid: \"00112233x4455-6677-8899-AABBCCDDEEFF\" is not a UUID like "
 			 "01234567-89ab-cdef-0123-456789abcdef");
-	parse_fails_with(BASE "bootloader = 'pygrub'",
-			 "t.cfg:3: bootloader: running a bootloader (pygrub) is not supported; "
-			 "set kernel= (and ramdisk=) to the guest's kernel instead");
+	parse_fails_with(BASE "bootloader = 'pvgrub'",
+			 "t.cfg:3: bootloader: only pygrub is supported (kxen runs its own, "
+			 "reading the first disk), got \"pvgrub\"");
+	parse_fails_with(BASE "bootloader = '/usr/bin/pygrub2'",
+			 "t.cfg:3: bootloader: only pygrub is supported (kxen runs its own, "
+			 "reading the first disk), got \"/usr/bin/pygrub2\"");
+	/* With a bootloader, kernel= is optional and ignored when given. */
+	parse_ok("name='x'\nbootloader='/usr/lib/xen-4.17/bin/pygrub'\n"
+		 "bootloader_args=['--entry=1', '-q']\n");
+	assert_string_equal(dc.bootloader, "/usr/lib/xen-4.17/bin/pygrub");
+	assert_int_equal(dc.nr_bootloader_args, 2);
+	assert_string_equal(dc.bootloader_args[1], "-q");
+	assert_null(dc.kernel);
+	assert_int_equal(dc.nr_warnings, 0);
+	parse_ok(BASE "bootloader='pygrub'\nbootloader_args='--entry=1  --args=x'\n");
+	assert_int_equal(dc.nr_bootloader_args, 2);
+	assert_string_equal(dc.bootloader_args[0], "--entry=1");
+	assert_string_equal(dc.bootloader_args[1], "--args=x");
+	assert_string_equal(dc.warnings[0], "t.cfg: kernel= and ramdisk= are ignored: "
+			    "bootloader=pygrub takes them from the guest's disk");
 }
 
 static void test_sched_and_booleans(void **state)
