@@ -52,13 +52,15 @@ run_e2e() {
 	# 900 s each, unless the script's header says "# e2e-timeout: SECONDS"
 	# (whole-system boots of a Debian guest).
 	limit=$(sed -n 's/^# e2e-timeout: *\([0-9][0-9]*\)$/\1/p' "$script" | head -n 1)
+	local t0=$SECONDS
 	BUILD=$BUILD timeout "${limit:-900}" bash "$script" >"$log" 2>&1
 	rc=$?
+	local took="$((SECONDS - t0)) s"
 	case $rc in
-	0) passed=$((passed + 1)); echo "ok   e2e/$name" ;;
+	0) passed=$((passed + 1)); echo "ok   e2e/$name ($took)" ;;
 	77) skipped=$((skipped + 1)); echo "skip e2e/$name: $(tail -n 1 "$log")" ;;
 	*) failed=$((failed + 1)); failures+=("e2e/$name")
-	   echo "FAIL e2e/$name (exit $rc)"; tail -n 60 "$log" | sed 's/^/    /' ;;
+	   echo "FAIL e2e/$name (exit $rc, $took)"; tail -n 60 "$log" | sed 's/^/    /' ;;
 	esac
 }
 
