@@ -7,7 +7,10 @@
 # End-to-end tests: every tests/e2e/*.sh script; each is one case.  A script
 # exits 0 (pass), 77 (skip, with a reason on stdout) or anything else (fail).
 # Output of each program goes to $BUILD/test-logs/<name>.log and is shown
-# when it fails.
+# when it fails.  A script whose header has a line "# e2e-slow" (a
+# multi-minute whole-Debian boot) is skipped when KXEN_SKIP_SLOW=1 (CI's
+# sanitizer pass, where such boots prove little the quick tests do not);
+# "# e2e-timeout: SECONDS" replaces the 900 s limit.
 set -u
 BUILD=${BUILD:-build}
 unit_only=0
@@ -52,6 +55,11 @@ run_e2e() {
 	# 900 s each, unless the script's header says "# e2e-timeout: SECONDS"
 	# (whole-system boots of a Debian guest).
 	limit=$(sed -n 's/^# e2e-timeout: *\([0-9][0-9]*\)$/\1/p' "$script" | head -n 1)
+	if [ "${KXEN_SKIP_SLOW:-0}" = 1 ] && grep -q '^# e2e-slow' "$script"; then
+		skipped=$((skipped + 1))
+		echo "skip e2e/$name: a whole-Debian boot, skipped with KXEN_SKIP_SLOW=1"
+		return
+	fi
 	local t0=$SECONDS
 	BUILD=$BUILD timeout "${limit:-900}" bash "$script" >"$log" 2>&1
 	rc=$?

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# e2e-slow
 # The stock Debian kernel's own xen-blkfront against kxen's block backend,
 # through kxend and xl (disk= in xl.cfg, xl block-detach, xl destroy).
 #

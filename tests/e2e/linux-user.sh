@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# e2e-slow
 # Static user programs (tests/linux-user/*.c, built into $BUILD/linux-user)
 # run inside the stock Debian kernel booted as a PV domU under kxen
 # (vcpus=2), one boot for all of them.  Each program prints one verdict

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# e2e-slow
 # The reference guest through the toolstack: kxend + xl with a real xl.cfg.
 #  1. `xl create` (vcpus=2, memory=512): the init script prints a marker and
 #     powers off; the domain disappears from `xl list`; kxend keeps running.
